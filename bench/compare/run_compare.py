@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""Side-by-side runner for the anchor workloads W1-W6.
+
+Runs loopscope, CPython asyncio and Asio on the same workloads, back to back,
+each run in a fresh process, and prints a Markdown table of median/min/max
+elapsed times plus the median of per-repetition ratios against loopscope.
+
+Example:
+    python3 bench/compare/run_compare.py --build-dir build/release \\
+        --workloads w1,w2 --reps 7 --update docs/BENCHMARKS.md
+
+Only the Python standard library is used so the runner works on a bare CI image.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ASYNCIO_SCRIPT = HERE / "asyncio_workloads.py"
+
+WORKLOAD_NAMES = {
+    "w1": "spawn_join",
+    "w2": "yield_round_robin",
+    "w3": "queue_pingpong",
+    "w4": "semaphore_fanout",
+    "w5": "timers",
+    "w6": "tcp_echo",
+}
+
+# Canonical order: it fixes both the run order within a repetition and the
+# column order of the table, whatever order --systems lists them in.
+SYSTEM_ORDER = ["loopscope", "asyncio", "asyncio-debug", "asio"]
+BASELINE = "loopscope"
+
+REQUIRED_KEYS = ("system", "workload", "elapsed_s", "ops", "rate", "unit", "check", "ok")
+
+# Far above any expected run (asyncio debug mode takes ~25 s on the slowest
+# workload, and W6 has its own 120 s watchdog); only guards against a hang.
+RUN_TIMEOUT_S = 600
+
+MARK_BEGIN = "<!-- compare:begin -->"
+MARK_END = "<!-- compare:end -->"
+
+MIN_VALID_REPS = 5  # WORKLOADS.md: at least 5 repetitions for a reported figure
+
+
+class RunFailure(Exception):
+    """A benchmark run that must abort the whole comparison."""
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description="Run W1-W6 on loopscope, asyncio and Asio and compare them.")
+    parser.add_argument("--build-dir", default="build/release",
+                        help="CMake build directory holding bench/compare/ (default: %(default)s)")
+    parser.add_argument("--workloads", default="w1,w2,w3,w4,w5,w6",
+                        help="comma-separated workload ids (default: %(default)s)")
+    parser.add_argument("--reps", type=int, default=7,
+                        help="repetitions per (workload, system) (default: %(default)s)")
+    parser.add_argument("--systems", default="loopscope,asyncio,asio",
+                        help="comma-separated systems among loopscope, asyncio, asio "
+                             "(default: %(default)s)")
+    parser.add_argument("--asyncio-debug", action="store_true",
+                        help="also run asyncio in debug mode (asyncio.run(debug=True))")
+    parser.add_argument("--update", metavar="FILE",
+                        help="replace the compare:begin/end region of FILE with the table")
+    parser.add_argument("--quick", action="store_true",
+                        help="one repetition (CI smoke run); overrides --reps")
+    args = parser.parse_args(argv)
+
+    args.workloads = split_list(args.workloads)
+    bad = [w for w in args.workloads if w not in WORKLOAD_NAMES]
+    if bad or not args.workloads:
+        parser.error(f"--workloads: unknown id(s) {bad or '(empty)'}; "
+                     f"choose from {','.join(WORKLOAD_NAMES)}")
+
+    systems = split_list(args.systems)
+    bad = [s for s in systems if s not in ("loopscope", "asyncio", "asio")]
+    if bad:
+        parser.error(f"--systems: unknown system(s) {bad}; choose from loopscope,asyncio,asio")
+    if BASELINE not in systems:
+        parser.error("--systems must include loopscope: every ratio is relative to it")
+    if args.asyncio_debug:
+        systems.append("asyncio-debug")
+    args.systems = [s for s in SYSTEM_ORDER if s in systems]
+
+    if args.quick:
+        args.reps = 1
+    if args.reps < 1:
+        parser.error("--reps must be at least 1")
+    return args
+
+
+def split_list(text):
+    return [item.strip().lower() for item in text.split(",") if item.strip()]
+
+
+def system_command(system, build_dir, workload):
+    """Returns the argv for one run, or None if that system's program is not built."""
+    if system in ("loopscope", "asio"):
+        exe = build_dir / "bench" / "compare" / f"{system}_workloads"
+        if not (exe.is_file() and os.access(exe, os.X_OK)):
+            return None
+        return [str(exe), workload]
+    if not ASYNCIO_SCRIPT.is_file():
+        return None
+    # The runner's own interpreter, so the reported Python version is the one measured.
+    cmd = [sys.executable, str(ASYNCIO_SCRIPT), workload]
+    if system == "asyncio-debug":
+        cmd.append("--debug")
+    return cmd
+
+
+def run_once(system, cmd, workload):
+    """Runs one fresh process and returns its parsed JSON line; raises RunFailure."""
+    where = f"{workload} / {system}: `{shlex.join(cmd)}`"
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise RunFailure(f"{where} did not finish within {RUN_TIMEOUT_S} s")
+    except OSError as exc:
+        raise RunFailure(f"{where} could not be started: {exc}")
+
+    def details():
+        # Debug-mode asyncio can write a lot to stderr; the tail holds the error.
+        err = proc.stderr.strip().splitlines()[-20:]
+        return (f"\n  exit code: {proc.returncode}\n  stdout: {proc.stdout.strip()!r}"
+                + "".join(f"\n  stderr: {line}" for line in err))
+
+    records = []
+    for line in proc.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    if proc.returncode != 0:
+        raise RunFailure(f"{where} exited with status {proc.returncode}{details()}")
+    if len(records) != 1:
+        raise RunFailure(f"{where} printed {len(records)} JSON lines, expected 1{details()}")
+    rec = records[0]
+    missing = [k for k in REQUIRED_KEYS if k not in rec]
+    if missing:
+        raise RunFailure(f"{where} JSON lacks {missing}{details()}")
+    if rec["ok"] is not True:
+        raise RunFailure(f"{where} failed its check (check={rec['check']}){details()}")
+    # Guards against a program silently running a different workload or mode.
+    # Accepts the short id ("w1") or a long form starting with it ("W1 spawn_join").
+    reported_wl = str(rec["workload"]).lower().split()
+    if reported_wl[:1] != [workload]:
+        raise RunFailure(f"{where} reported workload {rec['workload']!r}{details()}")
+    reported_sys = str(rec["system"])
+    if reported_sys != system and not reported_sys.startswith(system + " "):
+        raise RunFailure(f"{where} reported system {reported_sys!r}{details()}")
+    for key in ("elapsed_s", "rate"):
+        value = rec[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise RunFailure(f"{where} reported {key}={value!r}{details()}")
+    return rec
+
+
+def run_workload(workload, systems, build_dir, reps):
+    """Returns {system: [elapsed_s per rep]}, {system: label}, {system: [ratio per rep]}."""
+    commands = {}
+    for system in systems:
+        cmd = system_command(system, build_dir, workload)
+        if cmd is None:
+            if system == BASELINE:
+                raise RunFailure("loopscope program disappeared during the comparison")
+            continue  # optional system, already warned about in main()
+        commands[system] = cmd
+
+    elapsed = {s: [] for s in commands}
+    labels = {}
+    ratios = {s: [] for s in commands if s != BASELINE}
+    for rep in range(reps):
+        # All systems run back to back inside one repetition so that each ratio
+        # compares runs made under the same machine conditions.
+        this_rep = {}
+        for system, cmd in commands.items():
+            rec = run_once(system, cmd, workload)
+            this_rep[system] = rec["elapsed_s"]
+            labels[system] = rec["system"]
+            progress(f"{workload} rep {rep + 1}/{reps} {system:<14} "
+                     f"{fmt_ms(rec['elapsed_s'])}  {rec['rate']:.4g} {rec['unit']}")
+        for system, value in this_rep.items():
+            elapsed[system].append(value)
+            if system != BASELINE:
+                ratios[system].append(value / this_rep[BASELINE])
+    return elapsed, labels, ratios
+
+
+def progress(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def warn(msg):
+    print(f"warning: {msg}", file=sys.stderr, flush=True)
+
+
+def fmt_num(value):
+    """Three significant figures, which is about what run-to-run noise allows."""
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def fmt_ms(seconds):
+    return f"{fmt_num(seconds * 1e3)} ms"
+
+
+def fmt_cell(samples, label, system):
+    ms = [s * 1e3 for s in samples]
+    cell = f"{fmt_num(statistics.median(ms))} ms ({fmt_num(min(ms))}-{fmt_num(max(ms))})"
+    # A program may qualify its figure (e.g. "asio (emulated sem.)"); keep that visible.
+    if label != system:
+        cell += ", " + label[len(system):].strip().strip("()")
+    return cell
+
+
+def fmt_ratio(ratios):
+    return f"{fmt_num(statistics.median(ratios))}x"
+
+
+def first_line_of(cmd):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    lines = out.strip().splitlines()
+    return lines[0] if lines else "unknown"
+
+
+def cxx_compiler(build_dir):
+    """The compiler the build directory was configured with, falling back to g++."""
+    cache = build_dir / "CMakeCache.txt"
+    try:
+        for line in cache.read_text(errors="replace").splitlines():
+            if line.startswith("CMAKE_CXX_COMPILER:"):
+                return line.split("=", 1)[1].strip() or "g++"
+    except OSError:
+        pass
+    return "g++"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() in ("model name", "Model", "Hardware"):
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def cpu_count():
+    # Matches `nproc`: the CPUs this process may actually run on.
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 0
+
+
+def machine_info(build_dir):
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"Machine: {cpu_model()}, nproc {cpu_count()}, {date}, "
+            f"Python {platform.python_version()}, "
+            f"{first_line_of([cxx_compiler(build_dir), '--version'])}")
+
+
+def build_report(args, build_dir, results):
+    shown = [s for s in args.systems if any(s in r[0] for r in results.values())]
+    others = [s for s in shown if s != BASELINE]
+    header = ["workload", "loopscope (median ms, min-max)"] + others
+    header += [f"{s} / loopscope" for s in others]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for workload, (elapsed, labels, ratios) in results.items():
+        row = [f"{workload} {WORKLOAD_NAMES[workload]}",
+               fmt_cell(elapsed[BASELINE], labels[BASELINE], BASELINE)]
+        for s in others:
+            row.append(fmt_cell(elapsed[s], labels[s], s) if s in elapsed else "n/a")
+        for s in others:
+            row.append(fmt_ratio(ratios[s]) if s in ratios else "n/a")
+        lines.append("| " + " | ".join(row) + " |")
+
+    reps_note = f"{args.reps} repetition{'s' if args.reps != 1 else ''}"
+    if args.reps < MIN_VALID_REPS:
+        reps_note += f" (fewer than {MIN_VALID_REPS}: smoke run, not a reportable figure)"
+    lines += [
+        "",
+        f"Elapsed in ms: median (min-max) over {reps_note}, each run a fresh process. "
+        "Ratios = median over repetitions of (system elapsed / loopscope elapsed) for runs "
+        "made back to back; above 1 means loopscope is faster.",
+        "",
+        machine_info(build_dir),
+        "",
+        "Command: `python3 " + shlex.join(sys.argv) + "`",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def read_update_target(path):
+    """Returns (text or None if missing, begin, end) and rejects a malformed marker region.
+
+    Called once before any run so a bad file fails fast, and again when writing.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, -1, -1
+    except OSError as exc:
+        raise RunFailure(f"cannot read {path}: {exc}")
+    begin = text.find(MARK_BEGIN)
+    end = text.find(MARK_END)
+    if (begin == -1) != (end == -1) or end < begin or text.count(MARK_BEGIN) > 1 \
+            or text.count(MARK_END) > 1:
+        # Guessing where a malformed region ends could delete real content.
+        raise RunFailure(f"{path}: expected exactly one {MARK_BEGIN} followed by one "
+                         f"{MARK_END} (or neither); fix the markers by hand")
+    return text, begin, end
+
+
+def update_file(path, report):
+    """Replaces the marker region of path with report (adding markers/file as needed)."""
+    block = f"{MARK_BEGIN}\n{report}{MARK_END}"
+    text, begin, end = read_update_target(path)
+    if text is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        new_text = block + "\n"
+    elif begin == -1:
+        # Append as its own paragraph so Markdown does not glue it to the last line.
+        body = text.rstrip("\n")
+        new_text = (body + "\n\n" if body else "") + block + "\n"
+    else:
+        new_text = text[:begin] + block + text[end + len(MARK_END):]
+    path.write_text(new_text, encoding="utf-8")
+
+
+def main(argv):
+    args = parse_args(argv)
+    build_dir = Path(args.build_dir)
+    if args.reps < MIN_VALID_REPS and not args.quick:
+        warn(f"--reps {args.reps} is below the {MIN_VALID_REPS} repetitions WORKLOADS.md asks for")
+
+    if system_command(BASELINE, build_dir, "w1") is None:
+        print(f"run_compare: FAILED: loopscope program not found at "
+              f"{build_dir / 'bench/compare/loopscope_workloads'} "
+              "(build the loopscope_workloads target first)", file=sys.stderr)
+        return 1
+    # Announce missing optional programs once, before spending minutes on runs.
+    for system in args.systems:
+        if system != BASELINE and system_command(system, build_dir, "w1") is None:
+            where = ASYNCIO_SCRIPT if system.startswith("asyncio") else (
+                build_dir / "bench" / "compare" / f"{system}_workloads")
+            warn(f"{system} program not found at {where}, skipping it")
+
+    results = {}
+    try:
+        if args.update:
+            read_update_target(Path(args.update))
+        for workload in args.workloads:
+            results[workload] = run_workload(workload, args.systems, build_dir, args.reps)
+        report = build_report(args, build_dir, results)
+        print(report, end="")
+        if args.update:
+            update_file(Path(args.update), report)
+            progress(f"updated {args.update}")
+    except RunFailure as exc:
+        print(f"run_compare: FAILED: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

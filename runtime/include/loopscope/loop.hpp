@@ -1,0 +1,263 @@
+// Loop: the event loop of one thread.
+//
+// A Loop owns a FIFO run queue of task steps and callbacks, a timer heap and an epoll
+// instance with an eventfd for wake-ups from other threads. run() creates one per call and
+// runs it on the calling thread; current_loop() returns it from anywhere on that thread.
+//
+// Each iteration (run_once) does, in this order: poll I/O (blocking only when nothing is
+// ready), take work posted from other threads, move due timers to the run queue, then run
+// the steps that were queued when the phase began (work they schedule runs next iteration,
+// so a task that keeps yielding cannot starve timers or I/O).
+//
+//   loop.call_soon([] { ... });                      // next iteration
+//   auto h = loop.call_later(10ms, [] { ... });      // h.cancel() disarms it
+//   loop.call_soon_threadsafe([] { ... });           // from any thread
+//
+// Thread-safety: only call_soon_threadsafe() and run_coroutine_threadsafe() may be called
+// from other threads; every other method throws loopscope::Error when called off the loop's
+// thread (asyncio checks this in debug mode only; the check here is one compare).
+#pragma once
+
+#include <loopscope/clock.hpp>
+#include <loopscope/detail/intrusive_list.hpp>
+#include <loopscope/detail/promise.hpp>
+#include <loopscope/detail/timer_heap.hpp>
+#include <loopscope/errors.hpp>
+#include <loopscope/options.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace loopscope {
+
+class Loop;
+
+namespace detail {
+
+// The loop running on this thread, if any.
+extern constinit thread_local Loop* t_current_loop;
+
+// A callback queued by call_soon / call_later / call_soon_threadsafe. Shared by the loop
+// (until it has run or been cancelled) and by the CallbackHandles that refer to it.
+struct CallbackNode : ReadyNode, TimerNode {
+  CallbackNode() { is_callback = true; }
+  CallbackNode(const CallbackNode&) = delete;
+  CallbackNode& operator=(const CallbackNode&) = delete;
+  CallbackNode(CallbackNode&&) = delete;
+  CallbackNode& operator=(CallbackNode&&) = delete;
+  virtual ~CallbackNode() = default;
+  virtual void invoke() = 0;
+  // Runs the callback unless cancelled (reporting what it throws), then drops the loop's
+  // reference.
+  void run() noexcept;
+
+  void release() noexcept {
+    if (--refs == 0) {
+      delete this;
+    }
+  }
+
+  Loop* loop = nullptr;
+  std::uint32_t refs = 1;
+  bool cancelled = false;
+};
+
+template <class F>
+struct CallbackNodeImpl final : CallbackNode {
+  explicit CallbackNodeImpl(F&& f) : fn(std::move(f)) {}
+  void invoke() override { fn(); }
+  F fn;
+};
+
+}  // namespace detail
+
+// Refers to a callback scheduled with call_soon or call_later (asyncio Handle/TimerHandle).
+class CallbackHandle {
+ public:
+  CallbackHandle() = default;
+  explicit CallbackHandle(detail::CallbackNode* node) noexcept : node_(node) {}
+  CallbackHandle(const CallbackHandle& other) noexcept : node_(other.node_) {
+    if (node_ != nullptr) {
+      ++node_->refs;
+    }
+  }
+  CallbackHandle(CallbackHandle&& other) noexcept : node_(std::exchange(other.node_, nullptr)) {}
+  CallbackHandle& operator=(const CallbackHandle& other) noexcept {
+    CallbackHandle copy(other);
+    std::swap(node_, copy.node_);
+    return *this;
+  }
+  CallbackHandle& operator=(CallbackHandle&& other) noexcept {
+    CallbackHandle taken(std::move(other));
+    std::swap(node_, taken.node_);
+    return *this;
+  }
+  ~CallbackHandle() {
+    if (node_ != nullptr) {
+      node_->release();
+    }
+  }
+
+  // Prevents the callback from running if it has not run yet.
+  void cancel() noexcept;
+  [[nodiscard]] bool cancelled() const noexcept { return node_ != nullptr && node_->cancelled; }
+
+ private:
+  detail::CallbackNode* node_ = nullptr;
+};
+
+class Loop {
+ public:
+  // Makes this loop the current loop of the calling thread. Throws Error if the thread
+  // already has a running loop (a nested run()).
+  explicit Loop(const Options& options = {});
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+  Loop(Loop&&) = delete;
+  Loop& operator=(Loop&&) = delete;
+  // Destroys what is left: tasks still pending (reported), callbacks never run.
+  ~Loop();
+
+  // The running loop of the calling thread; throws Error if there is none.
+  static Loop& current() {
+    Loop* loop = detail::t_current_loop;
+    if (loop == nullptr) [[unlikely]] {
+      throw_no_running_loop();
+    }
+    return *loop;
+  }
+
+  [[nodiscard]] TimePoint time() const noexcept {
+    return clock_ != nullptr ? clock_->now() : TimePoint(std::chrono::steady_clock::now());
+  }
+  [[nodiscard]] const Options& options() const noexcept { return options_; }
+  [[nodiscard]] bool debug() const noexcept { return options_.debug; }
+  // Number of spawned tasks that have not finished.
+  [[nodiscard]] std::size_t pending_tasks() const noexcept { return live_count_; }
+
+  // Runs `fn` on the next iteration, after the callbacks already queued.
+  template <class F>
+  CallbackHandle call_soon(F fn) {
+    check_thread("call_soon");
+    auto* node = make_callback(std::move(fn));
+    ready_.push(node);
+    return CallbackHandle(node);
+  }
+  // Runs `fn` once `delay` has passed (a negative or zero delay means the next iteration).
+  template <class F>
+  CallbackHandle call_later(Duration delay, F fn) {
+    return call_at(time() + delay, std::move(fn));
+  }
+  template <class F>
+  CallbackHandle call_at(TimePoint when, F fn) {
+    check_thread("call_at");
+    auto* node = make_callback(std::move(fn));
+    node->deadline = when;
+    node->fire = &Loop::fire_callback_timer;
+    timers_.push(node);
+    return CallbackHandle(node);
+  }
+  // Runs `fn` on the loop's thread; callable from any thread, wakes the loop if it sleeps.
+  template <class F>
+  void call_soon_threadsafe(F fn) {
+    post_threadsafe(new detail::CallbackNodeImpl<F>(std::move(fn)));
+  }
+
+  // Throws Error unless called on this loop's thread; `what` names the operation.
+  void check_thread(const char* what) const {
+    if (detail::t_current_loop != this) [[unlikely]] {
+      throw_wrong_thread(what);
+    }
+  }
+
+  // ---- Scheduler interface for awaitables (not for application code) ----
+
+  // The task whose step is running, or null inside a plain callback.
+  [[nodiscard]] detail::PromiseBase* current_task() const noexcept { return current_; }
+  // Queues a suspended task to resume at its resume point. The task's wait is over.
+  void schedule(detail::PromiseBase* task) noexcept {
+    task->wait_ = nullptr;
+    ready_.push(task);
+  }
+  // Makes a freshly created root coroutine a task of this loop and queues its first step.
+  void start_task(detail::PromiseBase* task) noexcept {
+    task->loop_ = this;
+    task->id_ = next_task_id_++;
+    task->continuation_ = task->self_;
+    live_.push_back(task);
+    ++live_count_;
+    ready_.push(task);
+  }
+  void task_finished(detail::PromiseBase* task) noexcept {
+    live_.remove(task);
+    --live_count_;
+  }
+  void add_timer(detail::TimerNode* node) { timers_.push(node); }
+  void remove_timer(detail::TimerNode* node) noexcept {
+    if (node->armed()) {
+      timers_.remove(node);
+    }
+  }
+  // Work done on other threads on behalf of this loop (to_thread jobs) that will post back;
+  // while any is outstanding a virtual clock does not jump ahead.
+  void add_external_work() noexcept { ++external_work_; }
+  void remove_external_work() noexcept { --external_work_; }
+
+  // Runs iterations until `task` has finished. Throws Error if a loop on a ManualClock has
+  // nothing left that could ever finish it (a deadlock, reported instead of hanging).
+  void run_until_complete(detail::PromiseBase* task);
+  // Cancels every pending task and runs the loop until they have finished (what run() does
+  // after the main task returns).
+  void cancel_and_drain();
+  // One iteration of the loop.
+  void run_once();
+
+ private:
+  template <class F>
+  detail::CallbackNode* make_callback(F&& fn) {
+    auto* node = new detail::CallbackNodeImpl<std::decay_t<F>>(std::forward<F>(fn));
+    node->loop = this;
+    node->refs = 2;  // the loop's and the handle's
+    return node;
+  }
+  static void fire_callback_timer(detail::TimerNode* timer);
+  [[noreturn]] static void throw_no_running_loop();
+  [[noreturn]] void throw_wrong_thread(const char* what) const;
+  void post_threadsafe(detail::CallbackNode* node);
+
+  bool poll_io(bool may_block);
+  void drain_threadsafe();
+  void fire_due_timers();
+  void run_ready();
+  [[nodiscard]] bool deadlocked() const;
+
+  Options options_;
+  Clock* clock_;
+  Loop* previous_loop_;
+  detail::ReadyQueue ready_;
+  detail::TimerHeap timers_;
+  detail::PromiseBase* current_ = nullptr;
+  detail::IntrusiveList<detail::PromiseBase, detail::LiveTag> live_;
+  std::size_t live_count_ = 0;
+  std::uint64_t next_task_id_ = 1;
+  std::size_t external_work_ = 0;
+  std::size_t io_waiters_ = 0;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+
+  std::mutex threadsafe_mutex_;
+  std::vector<detail::CallbackNode*> threadsafe_queue_;
+  std::atomic<bool> threadsafe_pending_{false};
+};
+
+// The running loop of the calling thread (asyncio.get_running_loop); throws Error if none.
+inline Loop& current_loop() {
+  return Loop::current();
+}
+
+}  // namespace loopscope

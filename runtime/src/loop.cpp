@@ -1,0 +1,269 @@
+#include <loopscope/detail/report.hpp>
+#include <loopscope/loop.hpp>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <system_error>
+#include <unistd.h>
+#include <utility>
+
+namespace loopscope {
+
+namespace detail {
+constinit thread_local Loop* t_current_loop = nullptr;
+constinit thread_local std::coroutine_handle<> t_next_transfer{};
+
+void CallbackNode::run() noexcept {
+  if (!cancelled) {
+    try {
+      invoke();
+    } catch (const CancelledError&) {
+      report_warning(WarningKind::kSwallowedCancellation, "CancelledError escaped from a callback");
+    } catch (...) {
+      // asyncio logs "Exception in callback" and carries on; a callback has nobody to
+      // propagate to, and the poll loop never throws.
+      std::fprintf(stderr, "loopscope: error: exception in callback: %s\n",
+                   describe_exception(std::current_exception()).c_str());
+    }
+  }
+  release();
+}
+
+}  // namespace detail
+
+void CallbackHandle::cancel() noexcept {
+  if (node_ == nullptr || node_->cancelled) {
+    return;
+  }
+  node_->cancelled = true;
+  if (node_->armed()) {
+    // Still in the timer heap: take it out now rather than let it linger until its deadline.
+    node_->loop->remove_timer(node_);
+    node_->release();
+  }
+}
+
+Loop::Loop(const Options& options)
+    : options_(options), clock_(options.clock), previous_loop_(detail::t_current_loop) {
+  if (previous_loop_ != nullptr) {
+    detail::report_warning(WarningKind::kNestedRun,
+                           "run() called while an event loop is running on this thread");
+    throw Error(
+        "loopscope::run() cannot be called from a running event loop; await the task "
+        "instead, or run it on another thread");
+  }
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+    const int err = errno;
+    if (epoll_fd_ >= 0) {
+      close(epoll_fd_);
+    }
+    throw std::system_error(err, std::generic_category(), "loopscope: creating the event loop");
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // null marks the wake-up eventfd
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  detail::t_current_loop = this;
+}
+
+Loop::~Loop() {
+  // Timers first: the frames destroyed below may own some of them.
+  while (!timers_.empty()) {
+    detail::TimerNode* timer = timers_.pop();
+    if (timer->fire == &Loop::fire_callback_timer) {
+      static_cast<detail::CallbackNode*>(timer)->release();
+    }
+  }
+  // What still runs now never finished its cancellation (run() cancelled and drained every
+  // task that could finish): destroy it. Destroying a frame runs its destructors, which
+  // unlink its awaiters and may cancel other tasks (queueing them, released just below).
+  while (detail::PromiseBase* task = live_.front()) {
+    detail::report_warning(WarningKind::kDestroyedPending,
+                           "Task was destroyed but it is pending: '" + task->display_name() + "'");
+    task_finished(task);
+    task->state_ = detail::TaskState::kCancelled;
+    task->wait_ = nullptr;
+    task->release();
+  }
+  drain_threadsafe();
+  while (detail::ReadyNode* node = ready_.pop()) {
+    if (node->is_callback) {
+      static_cast<detail::CallbackNode*>(node)->release();
+    }
+  }
+  close(wake_fd_);
+  close(epoll_fd_);
+  detail::t_current_loop = previous_loop_;
+}
+
+void Loop::throw_no_running_loop() {
+  throw Error("no running event loop: call this inside loopscope::run()");
+}
+
+void Loop::throw_wrong_thread(const char* what) const {
+  detail::report_warning(WarningKind::kThreadSafety,
+                         std::string(what) + "() called from a thread that is not the loop's");
+  throw Error(std::string("Loop::") + what +
+              "() called from a thread that is not the loop's; only call_soon_threadsafe() "
+              "and run_coroutine_threadsafe() may be");
+}
+
+void Loop::fire_callback_timer(detail::TimerNode* timer) {
+  auto* node = static_cast<detail::CallbackNode*>(timer);
+  node->loop->ready_.push(node);
+}
+
+void Loop::post_threadsafe(detail::CallbackNode* node) {
+  node->loop = this;
+  bool wake = false;
+  {
+    std::lock_guard lock(threadsafe_mutex_);
+    threadsafe_queue_.push_back(node);
+    wake = !threadsafe_pending_.exchange(true, std::memory_order_acq_rel);
+  }
+  if (wake) {
+    const std::uint64_t one = 1;
+    // EAGAIN means the counter is already non-zero: the loop is woken either way.
+    [[maybe_unused]] const auto n = write(wake_fd_, &one, sizeof(one));
+  }
+}
+
+void Loop::drain_threadsafe() {
+  if (!threadsafe_pending_.load(std::memory_order_acquire)) {
+    return;
+  }
+  std::vector<detail::CallbackNode*> posted;
+  {
+    std::lock_guard lock(threadsafe_mutex_);
+    posted.swap(threadsafe_queue_);
+    threadsafe_pending_.store(false, std::memory_order_release);
+  }
+  std::uint64_t count = 0;
+  [[maybe_unused]] const auto n = read(wake_fd_, &count, sizeof(count));
+  for (detail::CallbackNode* node : posted) {
+    ready_.push(node);
+  }
+}
+
+bool Loop::poll_io(bool may_block) {
+  int timeout_ms = 0;
+  if (may_block) {
+    if (timers_.empty()) {
+      timeout_ms = -1;
+    } else {
+      const Duration wait = timers_.top()->deadline - time();
+      // Round up: waking early would only spin until the deadline.
+      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+      timeout_ms = ms <= 0 ? 0 : static_cast<int>(std::min<long long>(ms, 1 << 30));
+    }
+  }
+  std::array<epoll_event, 64> events{};
+  const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+  if (n < 0) {
+    return false;  // EINTR: the caller simply goes round again
+  }
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.ptr == nullptr) {
+      continue;  // the wake-up eventfd; drained with the thread-safe queue
+    }
+  }
+  return n > 0;
+}
+
+void Loop::fire_due_timers() {
+  if (timers_.empty()) {
+    return;
+  }
+  const TimePoint now = time();
+  while (!timers_.empty() && timers_.top()->deadline <= now) {
+    detail::TimerNode* timer = timers_.pop();
+    timer->fire(timer);
+  }
+}
+
+void Loop::run_ready() {
+  // Only what is queued now runs in this iteration (asyncio's ntodo); steps queue more.
+  detail::ReadyQueue batch = ready_.take_all();
+  while (detail::ReadyNode* node = batch.pop()) {
+    if (!node->is_callback) {
+      auto* task = static_cast<detail::PromiseBase*>(node);
+      current_ = task;
+      std::coroutine_handle<> next = task->continuation_;
+      do {
+        next.resume();
+        next = std::exchange(detail::t_next_transfer, nullptr);
+      } while (next);
+      current_ = nullptr;
+    } else {
+      static_cast<detail::CallbackNode*>(node)->run();
+    }
+  }
+}
+
+void Loop::run_once() {
+  const bool idle = ready_.empty();
+  if (idle || io_waiters_ > 0) {
+    // With nothing ready, a virtual clock jumps to the next deadline instead of waiting.
+    const bool jump = idle && clock_ != nullptr && !timers_.empty() && external_work_ == 0 &&
+                      io_waiters_ == 0 && !threadsafe_pending_.load(std::memory_order_acquire) &&
+                      clock_->jump_to(timers_.top()->deadline);
+    poll_io(idle && !jump);
+  }
+  drain_threadsafe();
+  fire_due_timers();
+  run_ready();
+}
+
+bool Loop::deadlocked() const {
+  // Nothing ready, no timer, no I/O, nothing on another thread: with a virtual clock
+  // nothing can ever happen again. A real clock waits (another thread may still post).
+  return clock_ != nullptr && clock_->is_virtual() && ready_.empty() && timers_.empty() &&
+         io_waiters_ == 0 && external_work_ == 0 &&
+         !threadsafe_pending_.load(std::memory_order_acquire);
+}
+
+void Loop::run_until_complete(detail::PromiseBase* task) {
+  while (task->pending()) {
+    if (deadlocked()) {
+      throw Error("event loop deadlock: task '" + task->display_name() +
+                  "' is waiting for something that nothing will ever do");
+    }
+    run_once();
+  }
+}
+
+void Loop::cancel_and_drain() {
+  // A task may catch CancelledError and await again; cancel again a bounded number of times
+  // rather than hang at exit (asyncio.run would wait forever).
+  constexpr int kRounds = 16;
+  for (int round = 0; round < kRounds && !live_.empty(); ++round) {
+    std::vector<detail::PromiseBase*> pending;
+    pending.reserve(live_count_);
+    for (auto* t = live_.front(); t != nullptr; t = decltype(live_)::next(t)) {
+      pending.push_back(t);
+      t->add_ref();  // keep each alive while cancelling the others
+    }
+    for (auto* t : pending) {
+      t->cancel();
+    }
+    for (auto* t : pending) {
+      t->release();
+    }
+    while (!live_.empty() &&
+           !(ready_.empty() && timers_.empty() && io_waiters_ == 0 && external_work_ == 0)) {
+      run_once();
+      if (ready_.empty()) {
+        break;  // what is left waits on timers or I/O: cancel it again
+      }
+    }
+  }
+}
+
+}  // namespace loopscope

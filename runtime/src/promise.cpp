@@ -1,0 +1,108 @@
+#include <loopscope/detail/promise.hpp>
+#include <loopscope/detail/report.hpp>
+#include <loopscope/loop.hpp>
+#include <loopscope/task_group.hpp>
+
+#include <string>
+#include <utility>
+
+namespace loopscope::detail {
+
+bool PromiseBase::cancel() noexcept {
+  if (state_ != TaskState::kPending) {
+    return false;
+  }
+  ++cancel_requests_;
+  if (wait_ != nullptr) {
+    // The hook either ends the wait (the task resumes and throws CancelledError) or passes
+    // the cancellation on (the task awaits another task, which is cancelled in turn).
+    wait_->on_cancel(wait_);
+  } else {
+    // Running or already queued to run: deliver at the next suspension point.
+    cancel_pending_ = true;
+  }
+  return true;
+}
+
+int PromiseBase::uncancel() noexcept {
+  if (cancel_requests_ > 0) {
+    --cancel_requests_;
+  }
+  if (cancel_requests_ == 0) {
+    cancel_pending_ = false;
+  }
+  return cancel_requests_;
+}
+
+void PromiseBase::record_task_exception() noexcept {
+  try {
+    throw;
+  } catch (const CancelledError&) {
+    state_ = TaskState::kCancelled;
+  } catch (...) {
+    state_ = TaskState::kFailed;
+  }
+}
+
+void PromiseBase::finish_task() noexcept {
+  if (state_ == TaskState::kPending) {
+    state_ = TaskState::kDone;
+  }
+  wait_ = nullptr;
+  loop_->task_finished(this);
+  if (group_ != nullptr) {
+    group_->on_child_done(this);
+  }
+  if (observer_ != nullptr) {
+    CompletionNode* observer = std::exchange(observer_, nullptr);
+    observer->on_complete(observer, this);
+  }
+  while (CompletionNode* waiter = completion_waiters_.pop_front()) {
+    waiter->on_complete(waiter, this);
+  }
+  release();
+}
+
+std::string PromiseBase::display_name() const {
+  if (name_) {
+    return *name_;
+  }
+  return "Task-" + std::to_string(id_);
+}
+
+void PromiseBase::destroy_frame() noexcept {
+  if (state_ == TaskState::kFailed && !exception_retrieved_) {
+    report_warning(WarningKind::kExceptionNeverRetrieved,
+                   "Task exception was never retrieved: task '" + display_name() +
+                       "' failed with " + describe_exception(exception_));
+  }
+  self_.destroy();
+}
+
+void report_never_awaited(std::coroutine_handle<> frame) noexcept {
+  report_warning(WarningKind::kNeverAwaited,
+                 "coroutine '" + coroutine_name(frame) + "' was never awaited");
+}
+
+}  // namespace loopscope::detail
+
+namespace loopscope::detail {
+
+PromiseBase* check_awaitable_task(PromiseBase* target) {
+  Loop& loop = Loop::current();
+  PromiseBase* task = loop.current_task();
+  if (task == nullptr) {
+    throw Error("a TaskHandle can only be awaited inside a task");
+  }
+  if (target->loop_ != &loop) {
+    report_warning(WarningKind::kWrongLoop,
+                   "task '" + target->display_name() + "' awaited from a task of another loop");
+    throw Error("task '" + target->display_name() + "' belongs to another event loop");
+  }
+  if (target == task) {
+    throw Error("task '" + task->display_name() + "' awaits itself: it would never finish");
+  }
+  return task;
+}
+
+}  // namespace loopscope::detail

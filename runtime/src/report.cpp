@@ -1,0 +1,97 @@
+#include <loopscope/detail/report.hpp>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+namespace loopscope {
+
+namespace {
+
+constexpr std::array<std::string_view, 13> kWarningNames = {
+    "slow_callback",
+    "stall",
+    "never_awaited",
+    "destroyed_pending",
+    "exception_never_retrieved",
+    "loop_lag",
+    "thread_safety",
+    "wrong_loop",
+    "nested_run",
+    "swallowed_cancellation",
+    "blocking_call",
+    "unbounded_fanout",
+    "generator_closed_by_cancellation",
+};
+static_assert(kWarningNames.size() ==
+              static_cast<std::size_t>(WarningKind::kGeneratorClosedByCancellation) + 1);
+
+std::mutex& observer_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+WarningObserver& observer() {
+  static WarningObserver instance;
+  return instance;
+}
+
+// GCC names a coroutine's resume function "<function> [clone .actor]".
+std::string strip_clone_suffix(std::string name) {
+  const auto pos = name.find(" [clone");
+  if (pos != std::string::npos) {
+    name.erase(pos);
+  }
+  return name;
+}
+
+}  // namespace
+
+std::string_view warning_kind_name(WarningKind kind) noexcept {
+  return kWarningNames.at(static_cast<std::size_t>(kind));
+}
+
+WarningObserver set_warning_observer(WarningObserver obs) {
+  std::lock_guard lock(observer_mutex());
+  return std::exchange(observer(), std::move(obs));
+}
+
+namespace detail {
+
+void report_warning(WarningKind kind, std::string message) noexcept {
+  std::fprintf(stderr, "loopscope: warning: %.*s: %s\n",
+               static_cast<int>(warning_kind_name(kind).size()), warning_kind_name(kind).data(),
+               message.c_str());
+  try {
+    std::lock_guard lock(observer_mutex());
+    if (observer()) {
+      observer()(Warning{kind, std::move(message)});
+    }
+  } catch (...) {  // NOLINT(bugprone-empty-catch): an observer must not break the loop
+  }
+}
+
+std::string coroutine_name(std::coroutine_handle<> frame) {
+  // With GCC (and Clang) a coroutine frame starts with the address of its resume function.
+  void* resume_fn = nullptr;
+  static_assert(sizeof(resume_fn) == sizeof(void (*)()));
+  std::memcpy(&resume_fn, frame.address(), sizeof(resume_fn));
+  Dl_info info{};
+  if (dladdr(resume_fn, &info) != 0 && info.dli_sname != nullptr) {
+    int status = 0;
+    std::unique_ptr<char, decltype(&std::free)> name(
+        abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status), &std::free);
+    return strip_clone_suffix(status == 0 && name ? name.get() : info.dli_sname);
+  }
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), "<coroutine %p>", resume_fn);
+  return text.data();
+}
+
+}  // namespace detail
+}  // namespace loopscope
