@@ -22,6 +22,7 @@ struct FreeBlock {
 class FramePool {
  public:
   void* allocate(std::size_t cls) {
+    ++stats_.allocations;
     FreeBlock*& head = free_[cls];
     if (head != nullptr) {
       FreeBlock* block = head;
@@ -43,6 +44,8 @@ class FramePool {
     free_[cls] = block;
   }
 
+  [[nodiscard]] FrameStats& stats() noexcept { return stats_; }
+
  private:
   void refill() {
     // The tail of the old chunk is abandoned (at most one frame's worth). MAP_POPULATE
@@ -54,6 +57,7 @@ class FramePool {
       throw std::bad_alloc();
     }
     auto* chunk = static_cast<std::byte*>(raw);
+    ++stats_.chunks;
     cursor_ = chunk;
     end_ = cursor_ + chunk_size_;
     if (chunk_size_ < kMaxChunk) {
@@ -62,6 +66,7 @@ class FramePool {
   }
 
   std::array<FreeBlock*, kClasses> free_{};
+  FrameStats stats_{};
   std::byte* cursor_ = nullptr;
   std::byte* end_ = nullptr;
   std::size_t chunk_size_ = kFirstChunk;
@@ -79,6 +84,7 @@ constexpr std::size_t size_class(std::size_t size) noexcept {
 
 void* allocate_frame(std::size_t size) {
   if (size == 0 || size > kMaxPooled) {
+    ++t_pool.stats().allocations;
     return ::operator new(size);
   }
   return t_pool.allocate(size_class(size));
@@ -92,4 +98,10 @@ void deallocate_frame(void* frame, std::size_t size) noexcept {
   t_pool.deallocate(frame, size_class(size));
 }
 
+}  // namespace loopscope::detail
+
+namespace loopscope::detail {
+FrameStats frame_stats() noexcept {
+  return t_pool.stats();
+}
 }  // namespace loopscope::detail

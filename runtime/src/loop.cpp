@@ -1,3 +1,4 @@
+#include <loopscope/detail/io_watch.hpp>
 #include <loopscope/detail/report.hpp>
 #include <loopscope/loop.hpp>
 
@@ -74,6 +75,11 @@ Loop::Loop(const Options& options)
 }
 
 Loop::~Loop() {
+  // Jobs on other threads (to_thread) post back to this loop when they end: wait for them,
+  // so that none touches a destroyed loop (asyncio.run() waits for its executor likewise).
+  while (external_work_ > 0) {
+    run_once();
+  }
   // Timers first: the frames destroyed below may own some of them.
   while (!timers_.empty()) {
     detail::TimerNode* timer = timers_.pop();
@@ -83,24 +89,33 @@ Loop::~Loop() {
   }
   // What still runs now never finished its cancellation (run() cancelled and drained every
   // task that could finish): destroy it. Destroying a frame runs its destructors, which
-  // unlink its awaiters and may cancel other tasks (queueing them, released just below).
-  while (detail::PromiseBase* task = live_.front()) {
+  // unlink its awaiters and may release locks or set events that other leftover tasks wait
+  // for. So first mark every leftover task finished (schedule() then never queues one) and
+  // empty the run queue; then destroy the newest first, so children, which usually wait on
+  // what their parents own, go before their parents.
+  for (auto* task = live_.front(); task != nullptr; task = decltype(live_)::next(task)) {
+    task->state_ = detail::TaskState::kCancelled;
+  }
+  release_ready_callbacks();
+  while (detail::PromiseBase* task = live_.back()) {
     detail::report_warning(WarningKind::kDestroyedPending,
                            "Task was destroyed but it is pending: '" + task->display_name() + "'");
     task_finished(task);
-    task->state_ = detail::TaskState::kCancelled;
-    task->wait_ = nullptr;
     task->release();
   }
   drain_threadsafe();
+  release_ready_callbacks();
+  close(wake_fd_);
+  close(epoll_fd_);
+  detail::t_current_loop = previous_loop_;
+}
+
+void Loop::release_ready_callbacks() noexcept {
   while (detail::ReadyNode* node = ready_.pop()) {
     if (node->is_callback) {
       static_cast<detail::CallbackNode*>(node)->release();
     }
   }
-  close(wake_fd_);
-  close(epoll_fd_);
-  detail::t_current_loop = previous_loop_;
 }
 
 void Loop::throw_no_running_loop() {
@@ -122,13 +137,12 @@ void Loop::fire_callback_timer(detail::TimerNode* timer) {
 
 void Loop::post_threadsafe(detail::CallbackNode* node) {
   node->loop = this;
-  bool wake = false;
-  {
-    std::lock_guard lock(threadsafe_mutex_);
-    threadsafe_queue_.push_back(node);
-    wake = !threadsafe_pending_.exchange(true, std::memory_order_acq_rel);
-  }
-  if (wake) {
+  // The eventfd is written under the lock: once the loop has taken the node it may finish
+  // and be destroyed (a to_thread job's completion lets run() return), so nothing may touch
+  // the loop after the unlock. The lock also keeps "pending" and a non-zero counter together.
+  std::lock_guard lock(threadsafe_mutex_);
+  threadsafe_queue_.push_back(node);
+  if (!threadsafe_pending_.exchange(true, std::memory_order_acq_rel)) {
     const std::uint64_t one = 1;
     // EAGAIN means the counter is already non-zero: the loop is woken either way.
     [[maybe_unused]] const auto n = write(wake_fd_, &one, sizeof(one));
@@ -144,9 +158,11 @@ void Loop::drain_threadsafe() {
     std::lock_guard lock(threadsafe_mutex_);
     posted.swap(threadsafe_queue_);
     threadsafe_pending_.store(false, std::memory_order_release);
+    // Reset under the lock: read after it, this could swallow the wake-up of a post made
+    // in between, and the loop would then sleep with that post queued.
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto n = read(wake_fd_, &count, sizeof(count));
   }
-  std::uint64_t count = 0;
-  [[maybe_unused]] const auto n = read(wake_fd_, &count, sizeof(count));
   for (detail::CallbackNode* node : posted) {
     ready_.push(node);
   }
@@ -170,8 +186,9 @@ bool Loop::poll_io(bool may_block) {
     return false;  // EINTR: the caller simply goes round again
   }
   for (int i = 0; i < n; ++i) {
-    if (events[i].data.ptr == nullptr) {
-      continue;  // the wake-up eventfd; drained with the thread-safe queue
+    // A null pointer is the wake-up eventfd, drained with the thread-safe queue.
+    if (events[i].data.ptr != nullptr) {
+      static_cast<detail::IoWatch*>(events[i].data.ptr)->on_events(events[i].events);
     }
   }
   return n > 0;

@@ -1,7 +1,6 @@
 #include <loopscope/detail/promise.hpp>
 #include <loopscope/detail/report.hpp>
 #include <loopscope/loop.hpp>
-#include <loopscope/task_group.hpp>
 
 #include <string>
 #include <utility>
@@ -50,9 +49,6 @@ void PromiseBase::finish_task() noexcept {
   }
   wait_ = nullptr;
   loop_->task_finished(this);
-  if (group_ != nullptr) {
-    group_->on_child_done(this);
-  }
   if (observer_ != nullptr) {
     CompletionNode* observer = std::exchange(observer_, nullptr);
     observer->on_complete(observer, this);

@@ -2,23 +2,26 @@
 #include <loopscope/task_group.hpp>
 
 #include <string>
+#include <vector>
 
 namespace loopscope {
 
 TaskGroup::TaskGroup() : loop_(&Loop::current()) {
+  on_complete = &TaskGroup::child_done;
 }
 
 TaskGroup::~TaskGroup() {
-  if (children_.empty()) {
-    return;
+  if (pending_ > 0) {
+    detail::report_warning(WarningKind::kDestroyedPending,
+                           "TaskGroup destroyed with " + std::to_string(pending_) +
+                               " pending task(s) that were never joined; cancelling them");
   }
-  detail::report_warning(WarningKind::kDestroyedPending,
-                         "TaskGroup destroyed with " + std::to_string(pending_) +
-                             " pending task(s) that were never joined; cancelling them");
-  while (detail::PromiseBase* child = children_.pop_front()) {
-    --pending_;
-    child->group_ = nullptr;
-    child->cancel();
+  for (detail::PromiseBase* child : children_) {
+    if (child->observer_ == this) {
+      child->observer_ = nullptr;
+      child->cancel();
+    }
+    child->release();
   }
 }
 
@@ -30,7 +33,9 @@ void TaskGroup::check_open() const {
 }
 
 void TaskGroup::adopt(detail::PromiseBase* child) noexcept {
-  child->group_ = this;
+  // A child that was just spawned has no observer yet.
+  child->observer_ = this;
+  child->add_ref();
   children_.push_back(child);
   ++pending_;
   if (aborting_) {
@@ -40,17 +45,18 @@ void TaskGroup::adopt(detail::PromiseBase* child) noexcept {
 }
 
 void TaskGroup::cancel() noexcept {
-  // A child's cancel() only schedules it, so the list is not changed while we walk it.
-  for (auto* child = children_.front(); child != nullptr;
-       child = decltype(children_)::next(child)) {
-    child->cancel();
+  // A child's cancel() only schedules it, so the vector does not change while we walk it.
+  for (detail::PromiseBase* child : children_) {
+    child->cancel();  // a no-op for the finished ones
   }
 }
 
+void TaskGroup::child_done(detail::CompletionNode* node, detail::PromiseBase* child) {
+  static_cast<TaskGroup*>(node)->on_child_done(child);
+}
+
 void TaskGroup::on_child_done(detail::PromiseBase* child) noexcept {
-  children_.remove(child);
   --pending_;
-  child->group_ = nullptr;
   if (child->state_ == detail::TaskState::kFailed) {
     child->exception_retrieved_ = true;
     errors_.push_back(child->exception_);
@@ -59,11 +65,24 @@ void TaskGroup::on_child_done(detail::PromiseBase* child) noexcept {
       cancel();
     }
   }
-  if (children_.empty() && joiner_ != nullptr) {
+  if (children_.size() >= 64 && children_.size() > 2 * pending_) {
+    drop_finished_children();
+  }
+  if (pending_ == 0 && joiner_ != nullptr) {
     detail::PromiseBase* task = joiner_->task_;
     joiner_ = nullptr;
     loop_->schedule(task);
   }
+}
+
+void TaskGroup::drop_finished_children() noexcept {
+  std::erase_if(children_, [](detail::PromiseBase* child) {
+    if (child->pending()) {
+      return false;
+    }
+    child->release();  // never the last reference: the loop or a handle still holds one
+    return true;
+  });
 }
 
 TaskGroup::JoinAwaiter TaskGroup::join() {

@@ -9,7 +9,7 @@ namespace {
 
 ls::Task<int> square(int x) {
   co_await ls::sleep(std::chrono::milliseconds(1));
-  co_return x * x;
+  co_return x* x;
 }
 
 ls::Task<int> amain() {

@@ -40,6 +40,24 @@ class TimeoutError : public Error {
   using Error::Error;
 };
 
+// Queue::put_nowait() on a full queue (asyncio.QueueFull).
+class QueueFull : public Error {
+ public:
+  using Error::Error;
+};
+
+// Queue::get_nowait() on an empty queue (asyncio.QueueEmpty).
+class QueueEmpty : public Error {
+ public:
+  using Error::Error;
+};
+
+// A put to a queue that was shut down, or a get once it is also empty (asyncio.QueueShutDown).
+class QueueShutDown : public Error {
+ public:
+  using Error::Error;
+};
+
 // TaskGroup::join() found failed children. exceptions() holds every failure, in the order
 // the children failed; cancellations the group caused itself are not in it.
 class TaskGroupError : public Error {

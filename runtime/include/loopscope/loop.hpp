@@ -182,7 +182,11 @@ class Loop {
   // Queues a suspended task to resume at its resume point. The task's wait is over.
   void schedule(detail::PromiseBase* task) noexcept {
     task->wait_ = nullptr;
-    ready_.push(task);
+    // Only loop teardown wakes a finished task (a destroyed frame's lock guard handing the
+    // lock to a task that is itself about to be destroyed): never queue it.
+    if (task->state_ == detail::TaskState::kPending) [[likely]] {
+      ready_.push(task);
+    }
   }
   // Makes a freshly created root coroutine a task of this loop and queues its first step.
   void start_task(detail::PromiseBase* task) noexcept {
@@ -203,8 +207,13 @@ class Loop {
       timers_.remove(node);
     }
   }
+  // I/O: the epoll instance IoWatch registers with, and the number of tasks waiting for
+  // readiness (while there are any, every iteration polls).
+  [[nodiscard]] int epoll_fd() const noexcept { return epoll_fd_; }
+  void add_io_waiter() noexcept { ++io_waiters_; }
+  void remove_io_waiter() noexcept { --io_waiters_; }
   // Work done on other threads on behalf of this loop (to_thread jobs) that will post back;
-  // while any is outstanding a virtual clock does not jump ahead.
+  // while any is outstanding a virtual clock does not jump ahead, and ~Loop waits for it.
   void add_external_work() noexcept { ++external_work_; }
   void remove_external_work() noexcept { --external_work_; }
 
@@ -229,6 +238,7 @@ class Loop {
   [[noreturn]] static void throw_no_running_loop();
   [[noreturn]] void throw_wrong_thread(const char* what) const;
   void post_threadsafe(detail::CallbackNode* node);
+  void release_ready_callbacks() noexcept;
 
   bool poll_io(bool may_block);
   void drain_threadsafe();

@@ -18,7 +18,6 @@
 // Thread-safety: a group belongs to the loop that was running when it was constructed.
 #pragma once
 
-#include <loopscope/detail/intrusive_list.hpp>
 #include <loopscope/detail/promise.hpp>
 #include <loopscope/errors.hpp>
 #include <loopscope/loop.hpp>
@@ -33,7 +32,9 @@
 
 namespace loopscope {
 
-class TaskGroup {
+// The group observes each child through the child's observer slot (PromiseBase::observer_),
+// so membership costs the children no extra fields.
+class TaskGroup : detail::CompletionNode {
  public:
   // Binds the group to the running loop; throws Error outside one.
   TaskGroup();
@@ -71,7 +72,7 @@ class TaskGroup {
         group_->joiner_ = nullptr;  // the frame is destroyed while joining
       }
     }
-    [[nodiscard]] bool await_ready() const noexcept { return group_->children_.empty(); }
+    [[nodiscard]] bool await_ready() const noexcept { return group_->pending_ == 0; }
     bool await_suspend(std::coroutine_handle<> h);
     void await_resume();
 
@@ -90,15 +91,17 @@ class TaskGroup {
   // Number of children that have not finished.
   [[nodiscard]] std::size_t pending() const noexcept { return pending_; }
 
-  // Called by a child as it finishes.
-  void on_child_done(detail::PromiseBase* child) noexcept;
-
  private:
   void check_open() const;
   void adopt(detail::PromiseBase* child) noexcept;
+  void on_child_done(detail::PromiseBase* child) noexcept;
+  void drop_finished_children() noexcept;
+  static void child_done(detail::CompletionNode* node, detail::PromiseBase* child);
 
   Loop* loop_;
-  detail::IntrusiveList<detail::PromiseBase, detail::GroupTag> children_;
+  // Children in spawn order, each with a reference held; finished ones are dropped in
+  // batches so a long-lived group (a server's) does not grow without bound.
+  std::vector<detail::PromiseBase*> children_;
   std::size_t pending_ = 0;
   std::vector<std::exception_ptr> errors_;
   JoinAwaiter* joiner_ = nullptr;

@@ -169,7 +169,7 @@ class TaskHandle {
 
   // The value of a finished task (rethrows its exception, CancelledError if cancelled).
   // Throws InvalidStateError while it is still running.
-  decltype(auto) result() const {
+  decltype(auto) result() const {  // NOLINT(modernize-use-nodiscard): void for T = void
     check_done("result");
     if constexpr (std::is_void_v<T>) {
       promise().result();
@@ -202,7 +202,7 @@ class TaskHandle {
   friend bool operator==(const TaskHandle& a, const TaskHandle& b) noexcept { return a.p_ == b.p_; }
 
  private:
-  Promise& promise() const {
+  [[nodiscard]] Promise& promise() const {
     if (p_ == nullptr) [[unlikely]] {
       throw InvalidStateError("use of an empty TaskHandle");
     }

@@ -13,10 +13,18 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace loopscope::detail {
 
 void* allocate_frame(std::size_t size);
 void deallocate_frame(void* frame, std::size_t size) noexcept;
+
+// Counters of the calling thread's pool (for tests and statistics).
+struct FrameStats {
+  std::uint64_t allocations = 0;  // frames handed out, pooled or not
+  std::uint64_t chunks = 0;       // chunks mapped
+};
+FrameStats frame_stats() noexcept;
 
 }  // namespace loopscope::detail

@@ -77,6 +77,7 @@ class IntrusiveList {
 
   [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
   [[nodiscard]] T* front() const noexcept { return head_ ? as_t(head_) : nullptr; }
+  [[nodiscard]] T* back() const noexcept { return tail_ ? as_t(tail_) : nullptr; }
   [[nodiscard]] static T* next(T* item) noexcept {
     Node* n = static_cast<Node*>(item)->next_node;
     return n ? as_t(n) : nullptr;

@@ -62,9 +62,8 @@ struct CompletionNode : ListNode<CompletionNode> {
 };
 
 struct LiveTag {};
-struct GroupTag {};
 
-class PromiseBase : public ReadyNode, public ListNode<LiveTag>, public ListNode<GroupTag> {
+class PromiseBase : public ReadyNode, public ListNode<LiveTag> {
  public:
   PromiseBase() = default;
   PromiseBase(const PromiseBase&) = delete;
@@ -125,7 +124,6 @@ class PromiseBase : public ReadyNode, public ListNode<LiveTag>, public ListNode<
   // gathering 100,000 tasks allocates nothing per task); further observers use the list.
   CompletionNode* observer_ = nullptr;
   IntrusiveList<CompletionNode> completion_waiters_;
-  TaskGroup* group_ = nullptr;
   std::unique_ptr<std::string> name_;
   std::uint64_t id_ = 0;
   std::uint32_t refs_ = 0;
