@@ -16,7 +16,10 @@ namespace {
 std::atomic<std::uint64_t> g_news{0};
 }  // namespace
 
-// Counting replacements of the global allocation functions.
+// Counting replacements of the global allocation functions. GCC takes the free() in a
+// replaced operator delete for a mismatched deallocation of what operator new returned.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t size) {
   g_news.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(size == 0 ? 1 : size)) {
