@@ -72,6 +72,7 @@ Loop::Loop(const Options& options)
   ev.data.ptr = nullptr;  // null marks the wake-up eventfd
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   detail::t_current_loop = this;
+  open_trace();
 }
 
 Loop::~Loop() {
@@ -181,7 +182,15 @@ bool Loop::poll_io(bool may_block) {
     }
   }
   std::array<epoll_event, 64> events{};
+  const bool traced = LOOPSCOPE_PROBES_ENABLED && recorder_ != nullptr && timeout_ms != 0;
+  if (traced) {
+    recorder_->record(probes::EventKind::kPollBegin, recorder_->tick(), 0);
+  }
   const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+  if (traced) {
+    recorder_->record(probes::EventKind::kPollEnd, recorder_->tick(), 0,
+                      static_cast<std::uint16_t>(n < 0 ? 0 : n));
+  }
   if (n < 0) {
     return false;  // EINTR: the caller simply goes round again
   }
@@ -205,23 +214,95 @@ void Loop::fire_due_timers() {
   }
 }
 
+void Loop::run_step(detail::PromiseBase* task) {
+  current_ = task;
+  std::coroutine_handle<> next = task->continuation_;
+  do {
+    next.resume();
+    next = std::exchange(detail::t_next_transfer, nullptr);
+  } while (next);
+  current_ = nullptr;
+}
+
 void Loop::run_ready() {
   // Only what is queued now runs in this iteration (asyncio's ntodo); steps queue more.
   detail::ReadyQueue batch = ready_.take_all();
+#if LOOPSCOPE_PROBES_ENABLED
+  if (recorder_ != nullptr) [[unlikely]] {
+    run_ready_traced(batch);  // one branch per batch, not per step
+    return;
+  }
+#endif
   while (detail::ReadyNode* node = batch.pop()) {
     if (!node->is_callback) {
-      auto* task = static_cast<detail::PromiseBase*>(node);
-      current_ = task;
-      std::coroutine_handle<> next = task->continuation_;
-      do {
-        next.resume();
-        next = std::exchange(detail::t_next_transfer, nullptr);
-      } while (next);
-      current_ = nullptr;
+      run_step(static_cast<detail::PromiseBase*>(node));
     } else {
       static_cast<detail::CallbackNode*>(node)->run();
     }
   }
+}
+
+void Loop::run_ready_traced(detail::ReadyQueue batch) {
+  using probes::EventKind;
+  probes::Recorder& rec = *recorder_;
+  // One clock read per step: a step's end is the next one's beginning.
+  std::uint64_t ticks = rec.tick();
+  while (detail::ReadyNode* node = batch.pop()) {
+    if (node->is_callback) {
+      auto* callback = static_cast<detail::CallbackNode*>(node);
+      rec.record(EventKind::kCallbackBegin, ticks, 0, 0,
+                 probes::EventExt{reinterpret_cast<std::uintptr_t>(callback->type_name()), 0});
+      callback->run();
+      ticks = rec.tick();
+      rec.record(EventKind::kCallbackEnd, ticks, 0);
+      continue;
+    }
+    auto* task = static_cast<detail::PromiseBase*>(node);
+    const auto id = static_cast<std::uint32_t>(task->id_);
+    rec.record(EventKind::kTaskResumed, ticks, id);
+    step_finished_ = false;
+    run_step(task);  // the frame may be gone afterwards if the task finished
+    ticks = rec.tick();
+    if (step_finished_) {
+      if (step_exception_type_ != nullptr) {
+        rec.record(EventKind::kTaskFinished, ticks, id, static_cast<std::uint16_t>(step_state_),
+                   probes::EventExt{reinterpret_cast<std::uintptr_t>(step_exception_type_), 0});
+      } else {
+        rec.record(EventKind::kTaskFinished, ticks, id, static_cast<std::uint16_t>(step_state_));
+      }
+    } else {
+      const auto reason =
+          task->wait_ != nullptr ? task->wait_->reason : detail::SuspendReason::kYield;
+      rec.record(EventKind::kTaskSuspended, ticks, id, static_cast<std::uint16_t>(reason));
+    }
+  }
+}
+
+void Loop::record_task_created(detail::PromiseBase* task, const SourceLocation& site) noexcept {
+  // A frame starts with the address of its resume function, which names the coroutine.
+  void* resume_fn = nullptr;
+  std::memcpy(&resume_fn, task->self_.address(), sizeof(resume_fn));
+  const detail::PromiseBase* parent = current_;
+  // Inside a step the step's timestamp will do; outside one (run() spawning the main task,
+  // a callback) read the clock.
+  const std::uint64_t ticks = parent != nullptr ? recorder_->step_ticks() : recorder_->tick();
+  recorder_->record(
+      probes::EventKind::kTaskCreated, ticks, static_cast<std::uint32_t>(task->id_), 0,
+      std::array<probes::EventExt, 3>{
+          probes::EventExt{parent != nullptr ? parent->id_ : 0,
+                           reinterpret_cast<std::uintptr_t>(resume_fn)},
+          probes::EventExt{reinterpret_cast<std::uintptr_t>(site.file), site.line},
+          probes::EventExt{reinterpret_cast<std::uintptr_t>(site.function), task->id_}});
+}
+
+void Loop::open_trace() {
+  if (options_.trace_path.empty()) {
+    return;
+  }
+#if LOOPSCOPE_PROBES_ENABLED
+  collector_ = probes::Collector::shared(options_.trace_path);
+  recorder_ = collector_->add_thread("loop");
+#endif
 }
 
 void Loop::run_once() {

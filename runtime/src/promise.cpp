@@ -2,7 +2,9 @@
 #include <loopscope/detail/report.hpp>
 #include <loopscope/loop.hpp>
 
+#include <cxxabi.h>
 #include <string>
+#include <typeinfo>
 #include <utility>
 
 namespace loopscope::detail {
@@ -43,11 +45,28 @@ void PromiseBase::record_task_exception() noexcept {
   }
 }
 
+namespace {
+const char* exception_type_name(const std::exception_ptr& e) noexcept {
+  if (!e) {
+    return nullptr;
+  }
+  try {
+    std::rethrow_exception(e);
+  } catch (...) {
+    const std::type_info* type = abi::__cxa_current_exception_type();
+    return type != nullptr ? type->name() : nullptr;
+  }
+}
+}  // namespace
+
 void PromiseBase::finish_task() noexcept {
   if (state_ == TaskState::kPending) {
     state_ = TaskState::kDone;
   }
   wait_ = nullptr;
+  LOOPSCOPE_PROBE(
+      loop_, note_task_finished(
+                 state_, state_ == TaskState::kFailed ? exception_type_name(exception_) : nullptr));
   loop_->task_finished(this);
   if (observer_ != nullptr) {
     CompletionNode* observer = std::exchange(observer_, nullptr);
@@ -83,6 +102,12 @@ void report_never_awaited(std::coroutine_handle<> frame) noexcept {
 }  // namespace loopscope::detail
 
 namespace loopscope::detail {
+
+void on_task_named(PromiseBase* task) {
+  if (task->loop_ != nullptr && task->loop_->recorder() != nullptr && task->name_) {
+    task->loop_->recorder()->record_task_name(task->id_, *task->name_);
+  }
+}
 
 PromiseBase* check_awaitable_task(PromiseBase* target) {
   Loop& loop = Loop::current();

@@ -1,11 +1,10 @@
 #include <loopscope/detail/report.hpp>
+#include <loopscope/probes/symbolizer.hpp>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cxxabi.h>
-#include <dlfcn.h>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -41,15 +40,6 @@ WarningObserver& observer() {
   return instance;
 }
 
-// GCC names a coroutine's resume function "<function> [clone .actor]".
-std::string strip_clone_suffix(std::string name) {
-  const auto pos = name.find(" [clone");
-  if (pos != std::string::npos) {
-    name.erase(pos);
-  }
-  return name;
-}
-
 }  // namespace
 
 std::string_view warning_kind_name(WarningKind kind) noexcept {
@@ -81,12 +71,14 @@ std::string coroutine_name(std::coroutine_handle<> frame) {
   void* resume_fn = nullptr;
   static_assert(sizeof(resume_fn) == sizeof(void (*)()));
   std::memcpy(&resume_fn, frame.address(), sizeof(resume_fn));
-  Dl_info info{};
-  if (dladdr(resume_fn, &info) != 0 && info.dli_sname != nullptr) {
-    int status = 0;
-    std::unique_ptr<char, decltype(&std::free)> name(
-        abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status), &std::free);
-    return strip_clone_suffix(status == 0 && name ? name.get() : info.dli_sname);
+  // The symbolizer reads the ELF symbol tables, so this works without -rdynamic. Findings
+  // are rare: one shared symbolizer behind a lock is enough.
+  static std::mutex mutex;
+  static probes::Symbolizer symbolizer;
+  std::lock_guard lock(mutex);
+  const probes::Symbol symbol = symbolizer.symbolize(reinterpret_cast<std::uintptr_t>(resume_fn));
+  if (!symbol.function.empty()) {
+    return symbol.function;
   }
   std::array<char, 32> text{};
   std::snprintf(text.data(), text.size(), "<coroutine %p>", resume_fn);

@@ -24,14 +24,35 @@
 #include <loopscope/detail/timer_heap.hpp>
 #include <loopscope/errors.hpp>
 #include <loopscope/options.hpp>
+#include <loopscope/probes/collector.hpp>
+#include <loopscope/probes/config.hpp>
+#include <loopscope/probes/recorder.hpp>
+#include <loopscope/source_location.hpp>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
+
+// Probes compile to nothing with -DLOOPSCOPE_PROBES=OFF; enabled but not tracing, each costs
+// one predictable branch on the loop's recorder pointer.
+#if LOOPSCOPE_PROBES_ENABLED
+#define LOOPSCOPE_PROBE(loop, ...)                    \
+  do {                                                \
+    if ((loop)->recorder() != nullptr) [[unlikely]] { \
+      (loop)->__VA_ARGS__;                            \
+    }                                                 \
+  } while (false)
+#else
+#define LOOPSCOPE_PROBE(loop, ...) \
+  do {                             \
+  } while (false)
+#endif
 
 namespace loopscope {
 
@@ -52,6 +73,8 @@ struct CallbackNode : ReadyNode, TimerNode {
   CallbackNode& operator=(CallbackNode&&) = delete;
   virtual ~CallbackNode() = default;
   virtual void invoke() = 0;
+  // The callable's type, mangled (static storage): the probes name callbacks with it.
+  [[nodiscard]] virtual const char* type_name() const noexcept = 0;
   // Runs the callback unless cancelled (reporting what it throws), then drops the loop's
   // reference.
   void run() noexcept;
@@ -71,6 +94,7 @@ template <class F>
 struct CallbackNodeImpl final : CallbackNode {
   explicit CallbackNodeImpl(F&& f) : fn(std::move(f)) {}
   void invoke() override { fn(); }
+  [[nodiscard]] const char* type_name() const noexcept override { return typeid(F).name(); }
   F fn;
 };
 
@@ -189,13 +213,23 @@ class Loop {
     }
   }
   // Makes a freshly created root coroutine a task of this loop and queues its first step.
-  void start_task(detail::PromiseBase* task) noexcept {
+  void start_task(detail::PromiseBase* task,
+                  const SourceLocation& site = SourceLocation::current()) noexcept {
     task->loop_ = this;
     task->id_ = next_task_id_++;
     task->continuation_ = task->self_;
     live_.push_back(task);
     ++live_count_;
     ready_.push(task);
+    LOOPSCOPE_PROBE(this, record_task_created(task, site));
+  }
+  // Probes: the recorder of this loop's thread, null when no trace is being written.
+  [[nodiscard]] probes::Recorder* recorder() const noexcept { return recorder_.get(); }
+  // Called by a finishing task during its step: the step's end event says how it ended.
+  void note_task_finished(detail::TaskState state, const char* exception_type) noexcept {
+    step_finished_ = true;
+    step_state_ = state;
+    step_exception_type_ = exception_type;
   }
   void task_finished(detail::PromiseBase* task) noexcept {
     live_.remove(task);
@@ -244,6 +278,10 @@ class Loop {
   void drain_threadsafe();
   void fire_due_timers();
   void run_ready();
+  void run_ready_traced(detail::ReadyQueue batch);
+  void run_step(detail::PromiseBase* task);
+  void record_task_created(detail::PromiseBase* task, const SourceLocation& site) noexcept;
+  void open_trace();
   [[nodiscard]] bool deadlocked() const;
 
   Options options_;
@@ -259,6 +297,13 @@ class Loop {
   std::size_t io_waiters_ = 0;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
+
+  // Probes (see probes/): the collector of the trace file and this thread's recorder.
+  std::shared_ptr<probes::Collector> collector_;
+  std::shared_ptr<probes::Recorder> recorder_;
+  bool step_finished_ = false;
+  detail::TaskState step_state_ = detail::TaskState::kPending;
+  const char* step_exception_type_ = nullptr;
 
   std::mutex threadsafe_mutex_;
   std::vector<detail::CallbackNode*> threadsafe_queue_;

@@ -10,6 +10,7 @@
 
 #include <loopscope/loop.hpp>
 #include <loopscope/options.hpp>
+#include <loopscope/source_location.hpp>
 #include <loopscope/task.hpp>
 #include <loopscope/task_handle.hpp>
 
@@ -19,9 +20,9 @@
 namespace loopscope {
 
 template <class T>
-T run(Task<T> main, Options options = {}) {
+T run(Task<T> main, Options options = {}, SourceLocation site = SourceLocation::current()) {
   Loop loop(apply_environment(std::move(options)));
-  TaskHandle<T> handle = spawn(std::move(main));
+  TaskHandle<T> handle = spawn(std::move(main), site);
   try {
     loop.run_until_complete(handle.promise_ptr());
   } catch (...) {

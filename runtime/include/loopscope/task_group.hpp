@@ -21,6 +21,7 @@
 #include <loopscope/detail/promise.hpp>
 #include <loopscope/errors.hpp>
 #include <loopscope/loop.hpp>
+#include <loopscope/source_location.hpp>
 #include <loopscope/task.hpp>
 #include <loopscope/task_handle.hpp>
 
@@ -46,15 +47,16 @@ class TaskGroup : detail::CompletionNode {
 
   // Spawns `task` as a child. Throws Error once the group has been joined.
   template <class T>
-  TaskHandle<T> spawn(Task<T> task) {
+  TaskHandle<T> spawn(Task<T> task, SourceLocation site = SourceLocation::current()) {
     check_open();
-    TaskHandle<T> handle = loopscope::spawn(std::move(task));
+    TaskHandle<T> handle = loopscope::spawn(std::move(task), site);
     adopt(handle.promise_ptr());
     return handle;
   }
   template <class T>
-  TaskHandle<T> spawn(Task<T> task, std::string_view name) {
-    TaskHandle<T> handle = spawn(std::move(task));
+  TaskHandle<T> spawn(Task<T> task, std::string_view name,
+                      SourceLocation site = SourceLocation::current()) {
+    TaskHandle<T> handle = spawn(std::move(task), site);
     handle.set_name(name);
     return handle;
   }

@@ -22,6 +22,7 @@
 #include <loopscope/detail/promise.hpp>
 #include <loopscope/errors.hpp>
 #include <loopscope/loop.hpp>
+#include <loopscope/source_location.hpp>
 #include <loopscope/task.hpp>
 
 #include <coroutine>
@@ -53,6 +54,9 @@ T take_task_result(Promise<T>& p) {
     return std::move(value);
   }
 }
+
+// Tells the probes about a task's new name.
+void on_task_named(PromiseBase* task);
 
 // Checks that `target` may be awaited by the current task and returns that task.
 PromiseBase* check_awaitable_task(PromiseBase* target);
@@ -191,6 +195,7 @@ class TaskHandle {
   [[nodiscard]] std::string name() const { return promise().display_name(); }
   void set_name(std::string_view name) const {
     promise().name_ = std::make_unique<std::string>(name);
+    detail::on_task_named(&promise());
   }
   [[nodiscard]] std::uint64_t id() const { return promise().id_; }
 
@@ -218,9 +223,10 @@ class TaskHandle {
 };
 
 // Runs `task` concurrently as a task of the current loop; its first step runs on a later
-// iteration. Throws Error outside a running loop.
+// iteration. Throws Error outside a running loop. `site` (the caller's line, by default) is
+// what traces and reports name as the place the task was spawned.
 template <class T>
-TaskHandle<T> spawn(Task<T> task) {
+TaskHandle<T> spawn(Task<T> task, SourceLocation site = SourceLocation::current()) {
   Loop& loop = Loop::current();
   if (!task.valid()) {
     throw Error("spawn() of an empty Task (moved from, or already spawned)");
@@ -234,13 +240,14 @@ TaskHandle<T> spawn(Task<T> task) {
   p.started_ = true;
   p.self_ = h;
   p.refs_ = 2;  // the loop's, until the task finishes, and the handle's
-  loop.start_task(&p);
+  loop.start_task(&p, site);
   return TaskHandle<T>(&p);
 }
 
 template <class T>
-TaskHandle<T> spawn(Task<T> task, std::string_view name) {
-  TaskHandle<T> handle = spawn(std::move(task));
+TaskHandle<T> spawn(Task<T> task, std::string_view name,
+                    SourceLocation site = SourceLocation::current()) {
+  TaskHandle<T> handle = spawn(std::move(task), site);
   handle.set_name(name);
   return handle;
 }

@@ -22,14 +22,15 @@ enum class EventKind : std::uint8_t {
   kPollBegin,  // the loop starts waiting for I/O or timers (idle from here)
   kPollEnd,    // ... and stops; arg = number of I/O events
   // Tasks. task = the task's id (low 32 bits).
-  kTaskCreated,    // ext 2: {parent id, coroutine resume address}, {spawn site, full id}
+  kTaskCreated,    // ext 3: {parent id, coroutine resume address}, {spawn file name, line},
+                   //        {spawn function name, full task id} (names: static strings)
   kTaskResumed,    // a step begins
   kTaskSuspended,  // a step ends with the task waiting; arg = SuspendReason;
                    // ext 1 (optional): {what it waits on (task id, fd, object address), 0}
   kTaskFinished,   // arg = TaskState (done, failed, cancelled);
-                   // ext 1 (failed): {exception type name address, 0}
+                   // ext 1 (failed): {exception type name (static mangled string), 0}
   // Callbacks and timers.
-  kCallbackBegin,  // ext 1: {callback type name address, 0}
+  kCallbackBegin,  // ext 1: {callback type name (static mangled string), 0}
   kCallbackEnd,
   kTimerFired,  // task = the task a sleep wakes (0 for a callback timer)
   // Work on other threads. task = the awaiting task; ext 1: {job id, 0}.
@@ -54,7 +55,7 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(EventKind
 constexpr std::uint8_t max_ext(EventKind kind) noexcept {
   switch (kind) {
     case EventKind::kTaskCreated:
-      return 2;
+      return 3;
     case EventKind::kTaskSuspended:
     case EventKind::kTaskFinished:
     case EventKind::kCallbackBegin:

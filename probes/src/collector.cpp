@@ -1,0 +1,384 @@
+#include <loopscope/probes/collector.hpp>
+#include <loopscope/probes/symbolizer.hpp>
+#include <loopscope/probes/trace_format.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <map>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <tuple>
+#include <unistd.h>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace loopscope::probes {
+
+namespace {
+
+// Turns raw events into trace records: code addresses and static strings become ids, each
+// defined (symbolized) once, the first time it is seen.
+class Interner {
+ public:
+  std::uint64_t string(std::string text) {
+    const auto [it, added] = by_text_.try_emplace(std::move(text), next_string_);
+    if (added) {
+      pending_strings_.emplace_back(next_string_++, it->first);
+    }
+    return it->second;
+  }
+  std::uint64_t static_string(const char* text, bool mangled) {
+    if (text == nullptr) {
+      return 0;
+    }
+    const auto it = by_pointer_.find(text);
+    if (it != by_pointer_.end()) {
+      return it->second;
+    }
+    const std::uint64_t id = string(mangled ? demangle(text) : std::string(text));
+    by_pointer_.emplace(text, id);
+    return id;
+  }
+  std::uint64_t code(std::uintptr_t address) {
+    const auto it = code_.find(address);
+    if (it != code_.end()) {
+      return it->second;
+    }
+    const Symbol symbol = symbolizer_.symbolize(address);
+    const std::uint64_t id =
+        location(address, string(symbol.function), string(symbol.file), symbol.line);
+    code_.emplace(address, id);
+    return id;
+  }
+  std::uint64_t site(const char* file, std::uint64_t line, const char* function) {
+    // std::source_location names anonymous namespaces "{anonymous}"; the demangler says
+    // "(anonymous namespace)": use one spelling.
+    if (function != nullptr && std::strstr(function, "{anonymous}") != nullptr) {
+      return site_named(file, line, function);
+    }
+    const auto key = std::make_tuple(file, line, function);
+    const auto it = sites_.find(key);
+    if (it != sites_.end()) {
+      return it->second;
+    }
+    const std::uint64_t id =
+        location(0, static_string(function, false), static_string(file, false), line);
+    sites_.emplace(key, id);
+    return id;
+  }
+  std::uint64_t site_named(const char* file, std::uint64_t line, const char* function) {
+    const auto key = std::make_tuple(file, line, function);
+    const auto it = sites_.find(key);
+    if (it != sites_.end()) {
+      return it->second;
+    }
+    std::string name = function;
+    for (auto pos = name.find("{anonymous}"); pos != std::string::npos;
+         pos = name.find("{anonymous}", pos)) {
+      name.replace(pos, 11, "(anonymous namespace)");
+    }
+    const std::uint64_t id = location(0, string(std::move(name)), static_string(file, false), line);
+    sites_.emplace(key, id);
+    return id;
+  }
+  // Appends the definitions made since the last call.
+  void flush_definitions(format::Bytes& out) {
+    if (!pending_strings_.empty()) {
+      std::vector<std::pair<std::uint64_t, std::string_view>> view;
+      view.reserve(pending_strings_.size());
+      for (const auto& [id, text] : pending_strings_) {
+        view.emplace_back(id, text);
+      }
+      format::append_strings(out, view);
+      pending_strings_.clear();
+    }
+    if (!pending_locations_.empty()) {
+      format::append_locations(out, pending_locations_);
+      pending_locations_.clear();
+    }
+  }
+
+ private:
+  std::uint64_t location(std::uint64_t address, std::uint64_t function, std::uint64_t file,
+                         std::uint64_t line) {
+    pending_locations_.push_back(format::Location{next_location_, address, function, file, line});
+    return next_location_++;
+  }
+
+  Symbolizer symbolizer_;
+  std::map<std::string, std::uint64_t, std::less<>> by_text_;
+  std::unordered_map<const char*, std::uint64_t> by_pointer_;
+  std::unordered_map<std::uintptr_t, std::uint64_t> code_;
+  std::map<std::tuple<const char*, std::uint64_t, const char*>, std::uint64_t> sites_;
+  std::vector<std::pair<std::uint64_t, std::string_view>> pending_strings_;
+  std::vector<format::Location> pending_locations_;
+  std::uint64_t next_string_ = 1;
+  std::uint64_t next_location_ = 1;
+};
+
+struct ThreadState {
+  std::shared_ptr<Recorder> recorder;
+  std::uint64_t dropped_seen = 0;
+  std::uint64_t last_ticks = 0;
+  bool announced = false;
+  bool finished = false;
+};
+
+std::uint64_t unix_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+struct Collector::Impl {
+  CollectorOptions options;
+  int fd = -1;
+  std::mutex mutex;  // guards threads, stopping, and the whole drain/write path
+  std::condition_variable wake;
+  bool stopping = false;
+  std::vector<ThreadState> threads;
+  std::uint32_t next_thread_index = 0;
+  Interner interner;
+  format::Bytes out;
+  std::vector<format::Record> records;
+  std::uint64_t written = 0;
+  std::uint64_t dropped = 0;
+  bool failed = false;
+  std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
+  std::thread thread;
+
+  void run();
+  bool drain_all();
+  void drain(ThreadState& state);
+  void write_out(bool force, bool end = false);
+};
+
+namespace {
+
+// Extension words that carry the address of a string with static storage duration (a
+// source file name, a type name): the recording thread stored the pointer, not the text.
+const char* as_static_string(std::uint64_t word) noexcept {
+  return reinterpret_cast<const char*>(word);  // NOLINT(performance-no-int-to-ptr)
+}
+
+// Reads slot i of the two readable spans as one sequence.
+const Event& slot_at(const EventRing::Readable& r, std::size_t i) {
+  return i < r.first.size() ? r.first[i] : r.second[i - r.first.size()];
+}
+EventExt ext_at(const EventRing::Readable& r, std::size_t i) {
+  EventExt x{};
+  std::memcpy(&x, &slot_at(r, i), sizeof(x));
+  return x;
+}
+
+}  // namespace
+
+void Collector::Impl::drain(ThreadState& state) {
+  Recorder& recorder = *state.recorder;
+  if (!state.announced) {
+    format::append_thread(out, recorder.thread_index(), recorder.os_thread_id(),
+                          recorder.thread_name());
+    state.announced = true;
+  }
+  EventRing& ring = recorder.ring();
+  const EventRing::Readable r = ring.readable();
+  const std::size_t n = r.size();
+  const std::uint64_t dropped_now = ring.dropped();
+  records.clear();
+  std::size_t i = 0;
+  while (i < n) {
+    const Event e = slot_at(r, i);
+    std::array<EventExt, 3> ext{};
+    for (std::size_t k = 0; k < e.ext && k < ext.size(); ++k) {
+      ext[k] = ext_at(r, i + 1 + k);
+    }
+    format::Record rec{e.time, e.kind, e.task, e.arg, {0, 0, 0}};
+    switch (e.kind) {
+      case EventKind::kTaskCreated:
+        rec.f[0] = ext[0].a;
+        rec.f[1] = interner.code(static_cast<std::uintptr_t>(ext[0].b));
+        rec.f[2] = interner.site(as_static_string(ext[1].a), ext[1].b, as_static_string(ext[2].a));
+        break;
+      case EventKind::kTaskFinished:
+      case EventKind::kCallbackBegin:
+        rec.f[0] = e.ext > 0 ? interner.static_string(as_static_string(ext[0].a), true) : 0;
+        break;
+      default:
+        rec.f[0] = e.ext > 0 ? ext[0].a : 0;
+        break;
+    }
+    records.push_back(rec);
+    i += 1 + e.ext;
+  }
+  ring.consume(n);
+  if (dropped_now > state.dropped_seen) {
+    const std::uint64_t after = records.empty() ? state.last_ticks : records.front().ticks;
+    format::append_drops(out, recorder.thread_index(), dropped_now - state.dropped_seen,
+                         state.last_ticks, after);
+    dropped += dropped_now - state.dropped_seen;
+    state.dropped_seen = dropped_now;
+  }
+  if (!records.empty()) {
+    interner.flush_definitions(out);
+    format::append_events(out, recorder.thread_index(), records);
+    written += records.size();
+    state.last_ticks = records.back().ticks;
+  }
+  std::vector<Recorder::TaskName> names;
+  std::vector<WarningEvent> warnings;
+  recorder.take_rare(names, warnings);
+  for (const auto& name : names) {
+    format::append_task_name(out, recorder.thread_index(), name.task, name.name);
+  }
+  for (auto& w : warnings) {
+    format::WarningRecord record{recorder.thread_index(), w.ticks, w.kind, w.task,
+                                 std::move(w.message),    {}};
+    for (std::uintptr_t frame : w.frames) {
+      record.frames.push_back(interner.code(frame));
+    }
+    interner.flush_definitions(out);
+    format::append_warning(out, record);
+  }
+}
+
+bool Collector::Impl::drain_all() {
+  bool busy = false;
+  for (ThreadState& state : threads) {
+    // A recorder only the collector still holds gets no more events: drain it a last time.
+    // Checked before draining, so that nothing recorded just before the release is missed.
+    state.finished = state.recorder.use_count() == 1;
+    if (state.finished) {
+      std::atomic_thread_fence(std::memory_order_acquire);
+    }
+    drain(state);
+    busy = busy || state.recorder->ring().readable().size() > state.recorder->ring().capacity() / 4;
+  }
+  std::erase_if(threads, [](const ThreadState& s) { return s.finished; });
+  return busy;
+}
+
+void Collector::Impl::write_out(bool force, bool end) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && out.size() < (std::size_t{1} << 20) &&
+      now - last_write < std::chrono::milliseconds(options.flush_interval_ms)) {
+    return;
+  }
+  // A calibration point with every flush, and before the end chunk (nothing may follow it).
+  const ClockSync sync = sync_point(tick_source());
+  format::append_clock_sync(out, std::span<const ClockSync>(&sync, 1));
+  if (end) {
+    format::append_end(out, written, dropped);
+  }
+  last_write = now;
+  std::size_t done = 0;
+  while (!failed && done < out.size()) {
+    const ssize_t n = ::write(fd, out.data() + done, out.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      failed = true;
+      const std::string reason = std::error_code(errno, std::generic_category()).message();
+      std::fprintf(stderr, "loopscope: error: writing the trace failed (%s); tracing stops\n",
+                   reason.c_str());
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  out.clear();
+}
+
+void Collector::Impl::run() {
+  std::unique_lock lock(mutex);
+  while (!stopping) {
+    const bool busy = drain_all();
+    write_out(false);
+    if (!busy) {
+      wake.wait_for(lock, std::chrono::milliseconds(options.drain_interval_ms));
+    }
+  }
+}
+
+std::shared_ptr<Collector> Collector::open(const std::string& path, CollectorOptions options) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw std::system_error(errno, std::generic_category(),
+                            "loopscope: cannot open trace file '" + path + "'");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->fd = fd;
+  format::append_header(impl->out, format::FileHeader{tick_source(), unix_ns(),
+                                                      static_cast<std::uint32_t>(getpid())});
+  const ClockSync sync = sync_point(tick_source());
+  format::append_clock_sync(impl->out, std::span<const ClockSync>(&sync, 1));
+  std::shared_ptr<Collector> collector(new Collector(std::move(impl)));
+  Impl* raw = collector->impl_.get();
+  raw->thread = std::thread([raw] { raw->run(); });
+  return collector;
+}
+
+std::shared_ptr<Collector> Collector::shared(const std::string& path) {
+  static std::mutex registry_mutex;
+  static std::map<std::string, std::weak_ptr<Collector>> registry;
+  std::lock_guard lock(registry_mutex);
+  if (auto existing = registry[path].lock()) {
+    return existing;
+  }
+  auto collector = open(path);
+  registry[path] = collector;
+  return collector;
+}
+
+Collector::Collector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+}
+
+Collector::~Collector() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  impl_->thread.join();
+  std::lock_guard lock(impl_->mutex);
+  impl_->drain_all();
+  impl_->write_out(true, true);
+  ::close(impl_->fd);
+}
+
+std::shared_ptr<Recorder> Collector::add_thread(std::string name) {
+  std::lock_guard lock(impl_->mutex);
+  auto recorder = std::make_shared<Recorder>(impl_->next_thread_index++, std::move(name),
+                                             impl_->options.ring_slots);
+  impl_->threads.push_back(ThreadState{recorder});
+  return recorder;
+}
+
+std::uint64_t Collector::events_written() const noexcept {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->written;
+}
+
+std::uint64_t Collector::events_dropped() const noexcept {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->dropped;
+}
+
+void Collector::flush() {
+  std::lock_guard lock(impl_->mutex);
+  impl_->drain_all();
+  impl_->write_out(true);
+}
+
+}  // namespace loopscope::probes

@@ -1,0 +1,38 @@
+#include <loopscope/probes/recorder.hpp>
+
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <utility>
+
+namespace loopscope::probes {
+
+Recorder::Recorder(std::uint32_t thread_index, std::string thread_name, std::size_t ring_slots)
+    : ring_(ring_slots),
+      step_ticks_(read_ticks(tick_source())),
+      source_(tick_source()),
+      thread_index_(thread_index),
+      os_tid_(static_cast<std::uint64_t>(syscall(SYS_gettid))),
+      thread_name_(std::move(thread_name)) {
+}
+
+void Recorder::record_task_name(std::uint64_t task, std::string name) {
+  std::lock_guard lock(rare_mutex_);
+  names_.push_back(TaskName{task, std::move(name)});
+}
+
+void Recorder::record_warning(WarningEvent warning) {
+  std::lock_guard lock(rare_mutex_);
+  warnings_.push_back(std::move(warning));
+}
+
+void Recorder::take_rare(std::vector<TaskName>& names, std::vector<WarningEvent>& warnings) {
+  std::lock_guard lock(rare_mutex_);
+  names.insert(names.end(), std::make_move_iterator(names_.begin()),
+               std::make_move_iterator(names_.end()));
+  warnings.insert(warnings.end(), std::make_move_iterator(warnings_.begin()),
+                  std::make_move_iterator(warnings_.end()));
+  names_.clear();
+  warnings_.clear();
+}
+
+}  // namespace loopscope::probes

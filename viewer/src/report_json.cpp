@@ -1,0 +1,110 @@
+// The JSON rendering of a Report: one object whose field names are a stable interface
+// (scripts and CI read them), in a fixed order.
+#include <loopscope/viewer/report.hpp>
+
+#include <nlohmann/json.hpp>
+
+namespace loopscope::viewer {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json frame_json(const Frame& f) {
+  return Json{{"function", f.function}, {"file", f.file}, {"line", f.line}};
+}
+
+Json trace_json(const Report& r) {
+  Json trace{{"pid", r.pid},
+             {"start_unix_ns", r.start_unix_ns},
+             {"tick_source", r.tick_source},
+             {"calibrated", r.calibrated},
+             {"duration_ns", r.duration_ns},
+             {"complete", r.complete},
+             {"truncated", nullptr}};
+  if (r.truncation) {
+    trace["truncated"] = Json{{"offset", r.truncation->offset}, {"reason", r.truncation->reason}};
+  }
+  return trace;
+}
+
+Json sites_json(const Report& r) {
+  Json sites = Json::array();
+  for (const SiteStats& s : r.sites) {
+    sites.push_back(Json{{"function", s.function},
+                         {"file", s.file},
+                         {"line", s.line},
+                         {"spawned_in", s.spawned_in},
+                         {"tasks", s.tasks},
+                         {"resumes", s.resumes},
+                         {"busy_ns", s.busy_ns},
+                         {"max_step_ns", s.max_step_ns},
+                         {"p50_step_ns", s.p50_step_ns},
+                         {"p99_step_ns", s.p99_step_ns}});
+  }
+  return sites;
+}
+
+Json warnings_json(const Report& r) {
+  Json warnings = Json::array();
+  for (const WarningEntry& w : r.warnings) {
+    Json frames = Json::array();
+    for (const Frame& f : w.frames) {
+      frames.push_back(frame_json(f));
+    }
+    warnings.push_back(Json{{"kind", w.kind},
+                            {"message", w.message},
+                            {"function", w.function},
+                            {"file", w.file},
+                            {"line", w.line},
+                            {"thread", w.thread},
+                            {"task", w.task},
+                            {"time_ns", w.time_ns},
+                            {"frames", std::move(frames)}});
+  }
+  return warnings;
+}
+
+Json loops_json(const Report& r) {
+  Json loops = Json::array();
+  for (const LoopStats& l : r.loops) {
+    loops.push_back(Json{{"thread", l.thread},
+                         {"name", l.name},
+                         {"os_tid", l.os_tid},
+                         {"busy_ns", l.busy_ns},
+                         {"idle_ns", l.idle_ns},
+                         {"iterations", l.iterations}});
+  }
+  return loops;
+}
+
+}  // namespace
+
+void render_json(const Report& r, std::ostream& out) {
+  Json reasons = Json::object();
+  for (const ReasonCount& c : r.suspend_reasons) {
+    reasons[c.reason] = c.count;
+  }
+  const Json j{
+      {"trace", trace_json(r)},
+      {"tasks", Json{{"created", r.tasks.created},
+                     {"completed", r.tasks.completed},
+                     {"failed", r.tasks.failed},
+                     {"cancelled", r.tasks.cancelled}}},
+      {"events", r.events},
+      {"dropped", r.dropped},
+      {"sites", sites_json(r)},
+      {"warnings", warnings_json(r)},
+      {"warnings_omitted", r.warnings_omitted},
+      {"lag", Json{{"samples", r.lag.samples},
+                   {"p50_ns", r.lag.p50_ns},
+                   {"p99_ns", r.lag.p99_ns},
+                   {"max_ns", r.lag.max_ns}}},
+      {"loops", loops_json(r)},
+      {"suspend_reasons", std::move(reasons)},
+  };
+  // Invalid UTF-8 in a symbol or message must not make the report fail.
+  out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace loopscope::viewer
