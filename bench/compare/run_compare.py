@@ -37,7 +37,11 @@ WORKLOAD_NAMES = {
 
 # Canonical order: it fixes both the run order within a repetition and the
 # column order of the table, whatever order --systems lists them in.
-SYSTEM_ORDER = ["loopscope", "asyncio", "asyncio-debug", "asio"]
+SYSTEM_ORDER = ["loopscope", "loopscope-traced", "asyncio", "asyncio-debug", "asio"]
+
+# loopscope-traced is loopscope_workloads with LOOPSCOPE_TRACE set: its ratio to loopscope is
+# the cost of tracing. Its traces are written here, one per workload, and kept for a look.
+TRACE_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / "loopscope-compare-traces"
 BASELINE = "loopscope"
 
 REQUIRED_KEYS = ("system", "workload", "elapsed_s", "ops", "rate", "unit", "check", "ok")
@@ -70,6 +74,8 @@ def parse_args(argv):
                              "(default: %(default)s)")
     parser.add_argument("--asyncio-debug", action="store_true",
                         help="also run asyncio in debug mode (asyncio.run(debug=True))")
+    parser.add_argument("--traced", action="store_true",
+                        help="also run loopscope with tracing on (LOOPSCOPE_TRACE)")
     parser.add_argument("--update", metavar="FILE",
                         help="replace the compare:begin/end region of FILE with the table")
     parser.add_argument("--quick", action="store_true",
@@ -90,6 +96,8 @@ def parse_args(argv):
         parser.error("--systems must include loopscope: every ratio is relative to it")
     if args.asyncio_debug:
         systems.append("asyncio-debug")
+    if args.traced:
+        systems.append("loopscope-traced")
     args.systems = [s for s in SYSTEM_ORDER if s in systems]
 
     if args.quick:
@@ -105,8 +113,9 @@ def split_list(text):
 
 def system_command(system, build_dir, workload):
     """Returns the argv for one run, or None if that system's program is not built."""
-    if system in ("loopscope", "asio"):
-        exe = build_dir / "bench" / "compare" / f"{system}_workloads"
+    if system in ("loopscope", "loopscope-traced", "asio"):
+        program = "asio" if system == "asio" else "loopscope"
+        exe = build_dir / "bench" / "compare" / f"{program}_workloads"
         if not (exe.is_file() and os.access(exe, os.X_OK)):
             return None
         return [str(exe), workload]
@@ -119,11 +128,20 @@ def system_command(system, build_dir, workload):
     return cmd
 
 
+def trace_path(workload):
+    return TRACE_DIR / f"{workload}.lstrace"
+
+
 def run_once(system, cmd, workload):
     """Runs one fresh process and returns its parsed JSON line; raises RunFailure."""
     where = f"{workload} / {system}: `{shlex.join(cmd)}`"
+    env = None
+    if system == "loopscope-traced":
+        TRACE_DIR.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, LOOPSCOPE_TRACE=str(trace_path(workload)))
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+                              env=env)
     except subprocess.TimeoutExpired:
         raise RunFailure(f"{where} did not finish within {RUN_TIMEOUT_S} s")
     except OSError as exc:
@@ -159,7 +177,8 @@ def run_once(system, cmd, workload):
     if reported_wl[:1] != [workload]:
         raise RunFailure(f"{where} reported workload {rec['workload']!r}{details()}")
     reported_sys = str(rec["system"])
-    if reported_sys != system and not reported_sys.startswith(system + " "):
+    expected_sys = "loopscope" if system == "loopscope-traced" else system
+    if reported_sys != expected_sys and not reported_sys.startswith(expected_sys + " "):
         raise RunFailure(f"{where} reported system {reported_sys!r}{details()}")
     for key in ("elapsed_s", "rate"):
         value = rec[key]
@@ -189,7 +208,7 @@ def run_workload(workload, systems, build_dir, reps):
         for system, cmd in commands.items():
             rec = run_once(system, cmd, workload)
             this_rep[system] = rec["elapsed_s"]
-            labels[system] = rec["system"]
+            labels[system] = system if system == "loopscope-traced" else rec["system"]
             progress(f"{workload} rep {rep + 1}/{reps} {system:<14} "
                      f"{fmt_ms(rec['elapsed_s'])}  {rec['rate']:.4g} {rec['unit']}")
         for system, value in this_rep.items():
@@ -296,6 +315,9 @@ def build_report(args, build_dir, results):
             row.append(fmt_ratio(ratios[s]) if s in ratios else "n/a")
         lines.append("| " + " | ".join(row) + " |")
 
+    if "loopscope-traced" in shown:
+        lines += trace_size_table(build_dir, list(results))
+
     reps_note = f"{args.reps} repetition{'s' if args.reps != 1 else ''}"
     if args.reps < MIN_VALID_REPS:
         reps_note += f" (fewer than {MIN_VALID_REPS}: smoke run, not a reportable figure)"
@@ -310,6 +332,26 @@ def build_report(args, build_dir, results):
         "Command: `python3 " + shlex.join(sys.argv) + "`",
     ]
     return "\n".join(lines) + "\n"
+
+
+def trace_size_table(build_dir, workloads):
+    """Bytes per event of the last traced run of each workload, read with loopscope report."""
+    cli = build_dir / "viewer" / "loopscope"
+    lines = ["", "| workload | trace events | trace bytes | bytes/event |", "|---|---|---|---|"]
+    for workload in workloads:
+        path = trace_path(workload)
+        if not (cli.is_file() and path.is_file()):
+            continue
+        out = subprocess.run([str(cli), "report", "--json", str(path)], capture_output=True,
+                             text=True, timeout=RUN_TIMEOUT_S)
+        if out.returncode != 0:
+            raise RunFailure(f"loopscope report failed on {path}: {out.stderr.strip()}")
+        events = json.loads(out.stdout)["events"]
+        size = path.stat().st_size
+        per_event = size / events if events else 0
+        lines.append(f"| {workload} {WORKLOAD_NAMES[workload]} | {events} | {size} | "
+                     f"{per_event:.2f} |")
+    return lines
 
 
 def read_update_target(path):

@@ -226,14 +226,15 @@ void Loop::run_step(detail::PromiseBase* task) {
 
 void Loop::run_ready() {
   // Only what is queued now runs in this iteration (asyncio's ntodo); steps queue more.
-  detail::ReadyQueue batch = ready_.take_all();
+  detail::ReadyNode* batch = ready_.take_all();
 #if LOOPSCOPE_PROBES_ENABLED
   if (recorder_ != nullptr) [[unlikely]] {
     run_ready_traced(batch);  // one branch per batch, not per step
     return;
   }
 #endif
-  while (detail::ReadyNode* node = batch.pop()) {
+  while (detail::ReadyNode* node = batch) {
+    batch = node->next_ready;
     if (!node->is_callback) {
       run_step(static_cast<detail::PromiseBase*>(node));
     } else {
@@ -242,12 +243,13 @@ void Loop::run_ready() {
   }
 }
 
-void Loop::run_ready_traced(detail::ReadyQueue batch) {
+void Loop::run_ready_traced(detail::ReadyNode* batch) {
   using probes::EventKind;
   probes::Recorder& rec = *recorder_;
   // One clock read per step: a step's end is the next one's beginning.
   std::uint64_t ticks = rec.tick();
-  while (detail::ReadyNode* node = batch.pop()) {
+  while (detail::ReadyNode* node = batch) {
+    batch = node->next_ready;
     if (node->is_callback) {
       auto* callback = static_cast<detail::CallbackNode*>(node);
       rec.record(EventKind::kCallbackBegin, ticks, 0, 0,

@@ -10,9 +10,11 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <latch>
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -164,6 +166,41 @@ TEST(TraceRecording, AKnownProgramGivesTheExpectedEvents) {
   for (std::size_t i = 1; i < d.events.size(); ++i) {
     EXPECT_GE(d.events[i].ticks, d.events[i - 1].ticks);
   }
+}
+
+Task<int> small_program(std::latch* both_started) {
+  // Hold until the other loop runs too, so that both record into the same trace at once.
+  auto arrive = [both_started] { both_started->arrive_and_wait(); };
+  co_await to_thread(arrive);
+  int sum = 0;
+  for (int i = 0; i < 4; ++i) {
+    sum += co_await spawn(leaf(i == 2 ? 3 : i));
+  }
+  co_return sum;
+}
+
+TEST(TraceRecording, TwoLoopThreadsWritingOneTraceGiveTwoTracks) {
+  const std::string path =
+      ::testing::TempDir() + "/trace_two_loops_" + std::to_string(getpid()) + ".lstrace";
+  std::latch both_started(2);
+  auto loop_thread = [&path, &both_started] {
+    ManualClock clock;
+    Options options;
+    options.clock = &clock;
+    options.trace_path = path;
+    EXPECT_EQ(run(small_program(&both_started), options), 0 + 1 + 3 + 3);
+  };
+  std::thread a(loop_thread);
+  std::thread b(loop_thread);
+  a.join();
+  b.join();
+  const Decoded d = read_trace(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(d.ended);
+  EXPECT_EQ(d.end_written, d.events.size());
+  EXPECT_EQ(d.end_dropped, 0u);
+  EXPECT_EQ(d.threads.size(), 2u);                            // one track per loop thread
+  EXPECT_EQ(count(d, probes::EventKind::kTaskCreated), 10u);  // 5 tasks in each loop
 }
 
 TEST(TraceRecording, AnUnwritablePathIsAClearError) {

@@ -278,7 +278,7 @@ class Loop {
   void drain_threadsafe();
   void fire_due_timers();
   void run_ready();
-  void run_ready_traced(detail::ReadyQueue batch);
+  void run_ready_traced(detail::ReadyNode* batch);
   void run_step(detail::PromiseBase* task);
   void record_task_created(detail::PromiseBase* task, const SourceLocation& site) noexcept;
   void open_trace();
