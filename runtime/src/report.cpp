@@ -1,5 +1,6 @@
 #include <loopscope/detail/report.hpp>
 #include <loopscope/probes/symbolizer.hpp>
+#include <loopscope/probes/trace_format.hpp>
 
 #include <array>
 #include <cstdio>
@@ -13,21 +14,8 @@ namespace loopscope {
 
 namespace {
 
-constexpr std::array<std::string_view, 13> kWarningNames = {
-    "slow_callback",
-    "stall",
-    "never_awaited",
-    "destroyed_pending",
-    "exception_never_retrieved",
-    "loop_lag",
-    "thread_safety",
-    "wrong_loop",
-    "nested_run",
-    "swallowed_cancellation",
-    "blocking_call",
-    "unbounded_fanout",
-    "generator_closed_by_cancellation",
-};
+// One list of names for the findings, shared with the trace format and the viewer.
+constexpr const auto& kWarningNames = probes::format::kWarningKindNames;
 static_assert(kWarningNames.size() ==
               static_cast<std::size_t>(WarningKind::kGeneratorClosedByCancellation) + 1);
 

@@ -141,22 +141,10 @@ struct ChunkHeader {
   std::uint32_t crc;
 };
 
-// Number of varint fields that follow the header of an event of `kind`.
+// Number of varint fields that follow the header of an event of `kind`: one per extension
+// record the recorder writes (addresses and static strings become ids on the way).
 constexpr int field_count(EventKind kind) noexcept {
-  switch (kind) {
-    case EventKind::kTaskCreated:
-      return 3;
-    case EventKind::kTaskSuspended:
-    case EventKind::kTaskFinished:
-    case EventKind::kCallbackBegin:
-    case EventKind::kThreadJobQueued:
-    case EventKind::kThreadJobStarted:
-    case EventKind::kThreadJobFinished:
-    case EventKind::kLagSample:
-      return 1;
-    default:
-      return 0;
-  }
+  return max_ext(kind);
 }
 
 constexpr std::uint64_t zigzag_encode(std::int64_t n) noexcept {
