@@ -304,6 +304,11 @@ void Loop::open_trace() {
 #if LOOPSCOPE_PROBES_ENABLED
   collector_ = probes::Collector::shared(options_.trace_path);
   recorder_ = collector_->add_thread("loop");
+#else
+  std::fprintf(stderr,
+               "loopscope: warning: no trace written to '%s': this program was built with "
+               "LOOPSCOPE_PROBES=OFF\n",
+               options_.trace_path.c_str());
 #endif
 }
 

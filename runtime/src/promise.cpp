@@ -46,7 +46,7 @@ void PromiseBase::record_task_exception() noexcept {
 }
 
 namespace {
-const char* exception_type_name(const std::exception_ptr& e) noexcept {
+[[maybe_unused]] const char* exception_type_name(const std::exception_ptr& e) noexcept {
   if (!e) {
     return nullptr;
   }

@@ -213,8 +213,8 @@ class Loop {
     }
   }
   // Makes a freshly created root coroutine a task of this loop and queues its first step.
-  void start_task(detail::PromiseBase* task,
-                  const SourceLocation& site = SourceLocation::current()) noexcept {
+  void start_task(detail::PromiseBase* task, [[maybe_unused]] const SourceLocation& site =
+                                                 SourceLocation::current()) noexcept {
     task->loop_ = this;
     task->id_ = next_task_id_++;
     task->continuation_ = task->self_;
