@@ -2,7 +2,6 @@
 #include <loopscope/probes/symbolizer.hpp>
 #include <loopscope/probes/trace_format.hpp>
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -255,12 +254,10 @@ void Collector::Impl::drain(ThreadState& state) {
 bool Collector::Impl::drain_all() {
   bool busy = false;
   for (ThreadState& state : threads) {
-    // A recorder only the collector still holds gets no more events: drain it a last time.
-    // Checked before draining, so that nothing recorded just before the release is missed.
-    state.finished = state.recorder.use_count() == 1;
-    if (state.finished) {
-      std::atomic_thread_fence(std::memory_order_acquire);
-    }
+    // A closed recorder (or one nobody else holds) gets no more events: drain it a last time.
+    // Checked before draining, so that nothing recorded just before the close is missed;
+    // the acquire in closed() makes those events visible.
+    state.finished = state.recorder->closed() || state.recorder.use_count() == 1;
     drain(state);
     busy = busy || state.recorder->ring().readable().size() > state.recorder->ring().capacity() / 4;
   }

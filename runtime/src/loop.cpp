@@ -71,8 +71,15 @@ Loop::Loop(const Options& options)
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;  // null marks the wake-up eventfd
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  try {
+    open_trace();
+  } catch (...) {
+    // The destructor will not run for a constructor that throws: undo what it did.
+    close(wake_fd_);
+    close(epoll_fd_);
+    throw;
+  }
   detail::t_current_loop = this;
-  open_trace();
 }
 
 Loop::~Loop() {
@@ -106,6 +113,9 @@ Loop::~Loop() {
   }
   drain_threadsafe();
   release_ready_callbacks();
+  if (recorder_ != nullptr) {
+    recorder_->close();  // everything this loop will record is in its ring now
+  }
   close(wake_fd_);
   close(epoll_fd_);
   detail::t_current_loop = previous_loop_;

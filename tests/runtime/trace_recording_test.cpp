@@ -208,6 +208,8 @@ TEST(TraceRecording, AnUnwritablePathIsAClearError) {
   options.trace_path = "/nonexistent-directory/x.lstrace";
   auto amain = []() -> Task<int> { co_return 1; };
   EXPECT_THROW(run(amain(), options), std::system_error);
+  EXPECT_THROW(current_loop(), Error);  // the failed run left no loop behind
+  EXPECT_EQ(run(amain()), 1);           // and the thread can run one again
 }
 
 }  // namespace

@@ -43,8 +43,8 @@ class Collector {
   // Drains everything, writes the end chunk and closes the file.
   ~Collector();
 
-  // A recorder for the calling thread. Keep it alive while recording; the collector drains
-  // it until it is released (and then once more).
+  // A recorder for the calling thread. Keep it alive while recording and close() it when
+  // done; the collector drains it until then (and then once more).
   std::shared_ptr<Recorder> add_thread(std::string name);
 
   // Totals so far.

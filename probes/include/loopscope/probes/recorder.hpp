@@ -16,6 +16,7 @@
 #include <loopscope/probes/ring.hpp>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -64,6 +65,10 @@ class Recorder {
     ring_.write(Event{ticks, task, arg, kind, static_cast<std::uint8_t>(N)}, ext);
   }
 
+  // Says that this thread records nothing more; the collector then drains the ring a last
+  // time and forgets the recorder.
+  void close() noexcept { closed_.store(true, std::memory_order_release); }
+
   // Cold path (takes a lock, allocates).
   void record_task_name(std::uint64_t task, std::string name);
   void record_warning(WarningEvent warning);
@@ -71,6 +76,7 @@ class Recorder {
   // ---- collector ----
 
   [[nodiscard]] EventRing& ring() noexcept { return ring_; }
+  [[nodiscard]] bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
   [[nodiscard]] std::uint32_t thread_index() const noexcept { return thread_index_; }
   [[nodiscard]] const std::string& thread_name() const noexcept { return thread_name_; }
   [[nodiscard]] std::uint64_t os_thread_id() const noexcept { return os_tid_; }
@@ -88,6 +94,7 @@ class Recorder {
   std::uint32_t thread_index_;
   std::uint64_t os_tid_;
   std::string thread_name_;
+  std::atomic<bool> closed_{false};
   std::mutex rare_mutex_;
   std::vector<TaskName> names_;
   std::vector<WarningEvent> warnings_;
