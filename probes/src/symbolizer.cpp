@@ -6,6 +6,8 @@
 #include <cstring>
 #include <cxxabi.h>
 #include <dlfcn.h>
+#include <string>
+#include <string_view>
 #include <unistd.h>
 
 namespace loopscope::probes {
@@ -21,6 +23,31 @@ const Dwfl_Callbacks kCallbacks = {
     .debuginfo_path = &debuginfo_path,
 };
 
+// GCC names the body of a coroutine `f(args)` as a function taking a pointer to its frame
+// type, which demangles to "f(f(args)::_Z...Frame*)": give back "f(args)".
+std::string coroutine_signature(std::string name) {
+  constexpr std::string_view kFrameSuffix = "Frame*)";
+  if (name.size() < kFrameSuffix.size() ||
+      std::string_view(name).substr(name.size() - kFrameSuffix.size()) != kFrameSuffix) {
+    return name;
+  }
+  const auto frame_type = name.rfind("::_Z");
+  // The parameter list is the last top-level parenthesized group.
+  int depth = 0;
+  std::size_t open = std::string::npos;
+  for (std::size_t i = name.size(); i-- > 0;) {
+    depth += name[i] == ')' ? 1 : name[i] == '(' ? -1 : 0;
+    if (depth == 0) {
+      open = i;
+      break;
+    }
+  }
+  if (frame_type == std::string::npos || open == std::string::npos || frame_type <= open) {
+    return name;
+  }
+  return name.substr(open + 1, frame_type - open - 1);
+}
+
 }  // namespace
 
 std::string demangle(const char* name) {
@@ -35,7 +62,7 @@ std::string demangle(const char* name) {
   if (clone != std::string::npos) {
     result.erase(clone);
   }
-  return result;
+  return coroutine_signature(std::move(result));
 }
 
 struct Symbolizer::State {

@@ -1,3 +1,4 @@
+#include "debug_state.hpp"
 #include <loopscope/detail/io_watch.hpp>
 #include <loopscope/detail/report.hpp>
 #include <loopscope/loop.hpp>
@@ -73,6 +74,9 @@ Loop::Loop(const Options& options)
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   try {
     open_trace();
+    if (options_.debug) {
+      debug_ = std::make_unique<detail::DebugState>(*this);
+    }
   } catch (...) {
     // The destructor will not run for a constructor that throws: undo what it did.
     close(wake_fd_);
@@ -113,6 +117,7 @@ Loop::~Loop() {
   }
   drain_threadsafe();
   release_ready_callbacks();
+  debug_.reset();  // its findings go into the trace, which closes next
   if (recorder_ != nullptr) {
     recorder_->close();  // everything this loop will record is in its ring now
   }

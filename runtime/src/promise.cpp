@@ -87,16 +87,20 @@ std::string PromiseBase::display_name() const {
 
 void PromiseBase::destroy_frame() noexcept {
   if (state_ == TaskState::kFailed && !exception_retrieved_) {
+    const std::uintptr_t code = coroutine_code(self_);
     report_warning(WarningKind::kExceptionNeverRetrieved,
                    "Task exception was never retrieved: task '" + display_name() +
-                       "' failed with " + describe_exception(exception_));
+                       "' failed with " + describe_exception(exception_),
+                   FindingContext{.code = code, .site = code, .task = id_});
   }
   self_.destroy();
 }
 
 void report_never_awaited(std::coroutine_handle<> frame) noexcept {
+  const std::uintptr_t code = coroutine_code(frame);
   report_warning(WarningKind::kNeverAwaited,
-                 "coroutine '" + coroutine_name(frame) + "' was never awaited");
+                 "coroutine '" + coroutine_name(frame) + "' was never awaited",
+                 FindingContext{.code = code, .site = code});
 }
 
 }  // namespace loopscope::detail

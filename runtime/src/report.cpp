@@ -1,13 +1,19 @@
 #include <loopscope/detail/report.hpp>
+#include <loopscope/loop.hpp>
+#include <loopscope/probes/recorder.hpp>
 #include <loopscope/probes/symbolizer.hpp>
 #include <loopscope/probes/trace_format.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string_view>
 #include <utility>
 
 namespace loopscope {
@@ -19,13 +25,134 @@ constexpr const auto& kWarningNames = probes::format::kWarningKindNames;
 static_assert(kWarningNames.size() ==
               static_cast<std::size_t>(WarningKind::kGeneratorClosedByCancellation) + 1);
 
-std::mutex& observer_mutex() {
+// Findings are rare: one lock guards the observer, the reported sites and the symbolizer.
+std::mutex& report_mutex() {
   static std::mutex mutex;
   return mutex;
 }
 WarningObserver& observer() {
   static WarningObserver instance;
   return instance;
+}
+std::set<std::pair<WarningKind, std::uintptr_t>>& reported_sites() {
+  static std::set<std::pair<WarningKind, std::uintptr_t>> sites;
+  return sites;
+}
+probes::Symbolizer& symbolizer() {
+  static probes::Symbolizer instance;
+  return instance;
+}
+
+// LOOPSCOPE_DEBUG_ABORT=kind,kind,... or "all": a bit per kind, read once.
+std::uint32_t abort_mask() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read once; see options.cpp on getenv.
+  static const std::uint32_t mask = [] {
+    std::uint32_t bits = 0;
+    const char* value = std::getenv("LOOPSCOPE_DEBUG_ABORT");
+    std::string_view rest = value != nullptr ? value : "";
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(',');
+      const std::string_view item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      for (std::size_t i = 0; i < kWarningNames.size(); ++i) {
+        if (item == kWarningNames[i] || item == "all") {
+          bits |= 1U << i;
+        }
+      }
+    }
+    return bits;
+  }();
+  return mask;
+}
+
+// Where loopscope's own sources were when it was built (see runtime/CMakeLists.txt).
+constexpr std::string_view kSourceDir = LOOPSCOPE_SOURCE_DIR;
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+// Frames a user cannot act on: the runtime's and probes' code, the standard library's.
+bool internal_frame(const StackFrame& frame) {
+  if (!frame.file.empty()) {
+    if (starts_with(frame.file, kSourceDir)) {
+      const std::string_view rest = std::string_view(frame.file).substr(kSourceDir.size());
+      return starts_with(rest, "/runtime/") || starts_with(rest, "/probes/");
+    }
+    if (frame.file.find("/include/c++/") != std::string::npos) {
+      return true;
+    }
+  }
+  const std::string_view fn = frame.function;
+  return starts_with(fn, "loopscope::detail::") || starts_with(fn, "loopscope::Loop::") ||
+         starts_with(fn, "loopscope::probes::") || starts_with(fn, "loopscope::run") ||
+         starts_with(fn, "std::") || starts_with(fn, "__gnu_cxx::");
+}
+
+StackFrame symbolize_locked(std::uintptr_t address) {
+  probes::Symbol symbol = symbolizer().symbolize(address);
+  StackFrame frame{std::move(symbol.function), std::move(symbol.file), symbol.line, address};
+  if (frame.function.empty()) {
+    std::array<char, 32> text{};
+    std::snprintf(text.data(), text.size(), "<unknown %#zx>", static_cast<std::size_t>(address));
+    frame.function = text.data();
+  }
+  return frame;
+}
+
+std::vector<StackFrame> user_frames_locked(std::span<const std::uintptr_t> stack) {
+  std::vector<StackFrame> frames;
+  for (const std::uintptr_t return_address : stack) {
+    // A return address points after the call: its line is the next statement's.
+    StackFrame frame = symbolize_locked(return_address - 1);
+    const bool is_main = frame.function == "main";
+    if (!internal_frame(frame)) {
+      frames.push_back(std::move(frame));
+    }
+    if (is_main) {
+      break;  // below main is the C runtime
+    }
+  }
+  return frames;
+}
+
+void print_finding(const Warning& warning) {
+  const std::string_view kind = warning_kind_name(warning.kind);
+  std::string text = "loopscope: warning: ";
+  text.append(kind).append(": ").append(warning.message).append("\n");
+  for (const StackFrame& frame : warning.frames) {
+    text.append("    at ").append(frame.function);
+    if (!frame.file.empty()) {
+      text.append(" (").append(frame.file).append(":").append(std::to_string(frame.line));
+      text.append(")");
+    }
+    text.append("\n");
+  }
+  // One write, so that findings from several threads do not interleave.
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+void record_in_trace(const Warning& warning, const detail::FindingContext& context) {
+  probes::Recorder* recorder = context.recorder;
+  if (recorder == nullptr && detail::t_current_loop != nullptr) {
+    recorder = detail::t_current_loop->recorder();
+  }
+  if (recorder == nullptr) {
+    return;
+  }
+  probes::WarningEvent event;
+  event.ticks = recorder->now();
+  event.kind = static_cast<std::uint8_t>(warning.kind);
+  event.task = context.task;
+  event.message = warning.message;
+  if (context.code != 0) {
+    event.frames.push_back(context.code);
+  }
+  for (const std::uintptr_t return_address : context.stack) {
+    event.frames.push_back(return_address - 1);
+  }
+  recorder->record_warning(std::move(event));
 }
 
 }  // namespace
@@ -35,42 +162,69 @@ std::string_view warning_kind_name(WarningKind kind) noexcept {
 }
 
 WarningObserver set_warning_observer(WarningObserver obs) {
-  std::lock_guard lock(observer_mutex());
+  std::lock_guard lock(report_mutex());
   return std::exchange(observer(), std::move(obs));
 }
 
 namespace detail {
 
-void report_warning(WarningKind kind, std::string message) noexcept {
-  std::fprintf(stderr, "loopscope: warning: %.*s: %s\n",
-               static_cast<int>(warning_kind_name(kind).size()), warning_kind_name(kind).data(),
-               message.c_str());
+void report_warning(WarningKind kind, std::string message, const FindingContext& context) noexcept {
   try {
-    std::lock_guard lock(observer_mutex());
-    if (observer()) {
-      observer()(Warning{kind, std::move(message)});
+    std::unique_lock lock(report_mutex());
+    const std::uintptr_t site =
+        context.site != 0 ? context.site : std::hash<std::string>{}(message);
+    if (!reported_sites().emplace(kind, site).second) {
+      return;  // once per site: the first report says everything a repeat would
     }
-  } catch (...) {  // NOLINT(bugprone-empty-catch): an observer must not break the loop
+    Warning warning{kind, std::move(message), {}};
+    if (context.code != 0) {
+      warning.frames.push_back(symbolize_locked(context.code));
+    }
+    std::vector<StackFrame> frames = user_frames_locked(context.stack);
+    std::move(frames.begin(), frames.end(), std::back_inserter(warning.frames));
+    print_finding(warning);
+    record_in_trace(warning, context);
+    if (observer()) {
+      observer()(warning);
+    }
+    lock.unlock();
+    if (aborts_on(kind)) {
+      std::fprintf(stderr, "loopscope: aborting: LOOPSCOPE_DEBUG_ABORT includes %.*s\n",
+                   static_cast<int>(warning_kind_name(kind).size()),
+                   warning_kind_name(kind).data());
+      std::abort();
+    }
+  } catch (...) {  // NOLINT(bugprone-empty-catch): reporting must never break the program
   }
 }
 
-std::string coroutine_name(std::coroutine_handle<> frame) {
+void reset_reported_sites() noexcept {
+  std::lock_guard lock(report_mutex());
+  reported_sites().clear();
+}
+
+bool aborts_on(WarningKind kind) noexcept {
+  return (abort_mask() & (1U << static_cast<unsigned>(kind))) != 0;
+}
+
+std::vector<StackFrame> user_frames(std::span<const std::uintptr_t> stack) {
+  std::lock_guard lock(report_mutex());
+  return user_frames_locked(stack);
+}
+
+std::uintptr_t coroutine_code(std::coroutine_handle<> frame) noexcept {
   // With GCC (and Clang) a coroutine frame starts with the address of its resume function.
   void* resume_fn = nullptr;
   static_assert(sizeof(resume_fn) == sizeof(void (*)()));
   std::memcpy(&resume_fn, frame.address(), sizeof(resume_fn));
-  // The symbolizer reads the ELF symbol tables, so this works without -rdynamic. Findings
-  // are rare: one shared symbolizer behind a lock is enough.
-  static std::mutex mutex;
-  static probes::Symbolizer symbolizer;
-  std::lock_guard lock(mutex);
-  const probes::Symbol symbol = symbolizer.symbolize(reinterpret_cast<std::uintptr_t>(resume_fn));
-  if (!symbol.function.empty()) {
-    return symbol.function;
-  }
-  std::array<char, 32> text{};
-  std::snprintf(text.data(), text.size(), "<coroutine %p>", resume_fn);
-  return text.data();
+  return reinterpret_cast<std::uintptr_t>(resume_fn);
+}
+
+std::string coroutine_name(std::coroutine_handle<> frame) {
+  // The symbolizer reads the ELF symbol tables, so this works without -rdynamic.
+  const std::uintptr_t code = coroutine_code(frame);
+  std::lock_guard lock(report_mutex());
+  return symbolize_locked(code).function;
 }
 
 }  // namespace detail

@@ -43,6 +43,7 @@ inline long long now_ms() {
 class WarningRecorder {
  public:
   WarningRecorder() {
+    detail::reset_reported_sites();  // each test sees its findings, even in one process
     previous_ = set_warning_observer([this](const Warning& w) {
       std::lock_guard lock(mutex_);
       warnings_.push_back(w);

@@ -50,6 +50,8 @@ class Recorder {
     return step_ticks_;
   }
   [[nodiscard]] std::uint64_t step_ticks() const noexcept { return step_ticks_; }
+  // Reads the clock without touching the step's time (any thread: warnings, watchdog).
+  [[nodiscard]] std::uint64_t now() const noexcept { return read_ticks(source_); }
 
   void record(EventKind kind, std::uint64_t ticks, std::uint32_t task,
               std::uint16_t arg = 0) noexcept {
@@ -69,7 +71,7 @@ class Recorder {
   // time and forgets the recorder.
   void close() noexcept { closed_.store(true, std::memory_order_release); }
 
-  // Cold path (takes a lock, allocates).
+  // Cold path (takes a lock, allocates); callable from any thread.
   void record_task_name(std::uint64_t task, std::string name);
   void record_warning(WarningEvent warning);
 

@@ -6,8 +6,14 @@
 #include <coroutine>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
+
+namespace loopscope::probes {
+class Recorder;
+}  // namespace loopscope::probes
 
 namespace loopscope {
 
@@ -31,9 +37,19 @@ enum class WarningKind : std::uint8_t {
 // "slow_callback", "never_awaited", ...
 std::string_view warning_kind_name(WarningKind kind) noexcept;
 
+// One frame of a finding's stack, symbolized.
+struct StackFrame {
+  std::string function;  // demangled; "<unknown>" if not even a symbol is known
+  std::string file;      // empty without debug information
+  std::uint32_t line = 0;
+  std::uintptr_t address = 0;
+};
+
 struct Warning {
   WarningKind kind;
   std::string message;
+  // Innermost first, the loop's and the standard library's own frames left out.
+  std::vector<StackFrame> frames{};
 };
 
 // Installs an observer called for every finding (in addition to stderr); returns the
@@ -42,9 +58,39 @@ using WarningObserver = std::function<void(const Warning&)>;
 WarningObserver set_warning_observer(WarningObserver observer);
 
 namespace detail {
-void report_warning(WarningKind kind, std::string message) noexcept;
+
+// Where a finding happened, as well as the check knows it.
+struct FindingContext {
+  // Raw return addresses (probes::capture_stack), innermost first; may be empty.
+  std::span<const std::uintptr_t> stack{};
+  // A code address that names the place when there is no stack (a coroutine's resume
+  // function, a callback's code): printed as the first frame.
+  std::uintptr_t code = 0;
+  // Findings with the same kind and site are printed once; 0 means "the message".
+  std::uintptr_t site = 0;
+  // The task the finding is about (0: none); recorded in the trace.
+  std::uint64_t task = 0;
+  // The trace to record it in; null: the trace of the calling thread's loop, if any.
+  probes::Recorder* recorder = nullptr;
+};
+
+// Prints `loopscope: warning: <kind>: <message>` and its `    at f (file:line)` frames on
+// stderr (once per kind and site), tells the observer, records the finding in the trace of
+// the calling thread's loop, and aborts if LOOPSCOPE_DEBUG_ABORT names the kind.
+// Callable from any thread; never throws.
+void report_warning(WarningKind kind, std::string message,
+                    const FindingContext& context = {}) noexcept;
+// Forgets which sites were already reported (tests).
+void reset_reported_sites() noexcept;
+// True if LOOPSCOPE_DEBUG_ABORT (read once) names `kind` or "all".
+bool aborts_on(WarningKind kind) noexcept;
+// Symbolizes `stack` and drops the frames of loopscope's runtime, the standard library and
+// the C runtime below main(): what remains is the user's code and the call that blocks.
+std::vector<StackFrame> user_frames(std::span<const std::uintptr_t> stack);
 // The name of the coroutine function of a frame, as well as it can be told.
 std::string coroutine_name(std::coroutine_handle<> frame);
+// The address of a coroutine frame's resume function (names the coroutine).
+std::uintptr_t coroutine_code(std::coroutine_handle<> frame) noexcept;
 }  // namespace detail
 
 }  // namespace loopscope
