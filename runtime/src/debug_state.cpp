@@ -5,6 +5,4 @@ namespace loopscope::detail {
 DebugState::DebugState(Loop& owner) : loop(owner) {
 }
 
-DebugState::~DebugState() = default;
-
 }  // namespace loopscope::detail

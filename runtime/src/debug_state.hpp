@@ -18,7 +18,7 @@ struct DebugState {
   DebugState& operator=(const DebugState&) = delete;
   DebugState(DebugState&&) = delete;
   DebugState& operator=(DebugState&&) = delete;
-  ~DebugState();
+  ~DebugState() = default;
 
   Loop& loop;
 

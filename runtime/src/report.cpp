@@ -45,10 +45,10 @@ probes::Symbolizer& symbolizer() {
 
 // LOOPSCOPE_DEBUG_ABORT=kind,kind,... or "all": a bit per kind, read once.
 std::uint32_t abort_mask() {
-  // NOLINTNEXTLINE(concurrency-mt-unsafe): read once; see options.cpp on getenv.
   static const std::uint32_t mask = [] {
     std::uint32_t bits = 0;
-    const char* value = std::getenv("LOOPSCOPE_DEBUG_ABORT");
+    // Read once, the first time a finding is reported; see options.cpp on getenv.
+    const char* value = std::getenv("LOOPSCOPE_DEBUG_ABORT");  // NOLINT(concurrency-mt-unsafe)
     std::string_view rest = value != nullptr ? value : "";
     while (!rest.empty()) {
       const std::size_t comma = rest.find(',');
