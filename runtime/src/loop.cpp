@@ -1,4 +1,3 @@
-#include "debug_state.hpp"
 #include <loopscope/detail/io_watch.hpp>
 #include <loopscope/detail/report.hpp>
 #include <loopscope/loop.hpp>
@@ -74,9 +73,6 @@ Loop::Loop(const Options& options)
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   try {
     open_trace();
-    if (options_.debug) {
-      debug_ = std::make_unique<detail::DebugState>(*this);
-    }
   } catch (...) {
     // The destructor will not run for a constructor that throws: undo what it did.
     close(wake_fd_);
@@ -117,7 +113,6 @@ Loop::~Loop() {
   }
   drain_threadsafe();
   release_ready_callbacks();
-  debug_.reset();  // its findings go into the trace, which closes next
   if (recorder_ != nullptr) {
     recorder_->close();  // everything this loop will record is in its ring now
   }
@@ -296,9 +291,6 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
 }
 
 void Loop::record_task_created(detail::PromiseBase* task, const SourceLocation& site) noexcept {
-  // A frame starts with the address of its resume function, which names the coroutine.
-  void* resume_fn = nullptr;
-  std::memcpy(&resume_fn, task->self_.address(), sizeof(resume_fn));
   const detail::PromiseBase* parent = current_;
   // Inside a step the step's timestamp will do; outside one (run() spawning the main task,
   // a callback) read the clock.
@@ -307,7 +299,7 @@ void Loop::record_task_created(detail::PromiseBase* task, const SourceLocation& 
       probes::EventKind::kTaskCreated, ticks, static_cast<std::uint32_t>(task->id_), 0,
       std::array<probes::EventExt, 3>{
           probes::EventExt{parent != nullptr ? parent->id_ : 0,
-                           reinterpret_cast<std::uintptr_t>(resume_fn)},
+                           detail::coroutine_code(task->self_)},
           probes::EventExt{reinterpret_cast<std::uintptr_t>(site.file), site.line},
           probes::EventExt{reinterpret_cast<std::uintptr_t>(site.function), task->id_}});
 }

@@ -212,14 +212,6 @@ std::vector<StackFrame> user_frames(std::span<const std::uintptr_t> stack) {
   return user_frames_locked(stack);
 }
 
-std::uintptr_t coroutine_code(std::coroutine_handle<> frame) noexcept {
-  // With GCC (and Clang) a coroutine frame starts with the address of its resume function.
-  void* resume_fn = nullptr;
-  static_assert(sizeof(resume_fn) == sizeof(void (*)()));
-  std::memcpy(&resume_fn, frame.address(), sizeof(resume_fn));
-  return reinterpret_cast<std::uintptr_t>(resume_fn);
-}
-
 std::string coroutine_name(std::coroutine_handle<> frame) {
   // The symbolizer reads the ELF symbol tables, so this works without -rdynamic.
   const std::uintptr_t code = coroutine_code(frame);

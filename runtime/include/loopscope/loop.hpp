@@ -60,8 +60,6 @@ class Loop;
 
 namespace detail {
 
-struct DebugState;
-
 // The loop running on this thread, if any.
 extern constinit thread_local Loop* t_current_loop;
 
@@ -163,8 +161,6 @@ class Loop {
   }
   [[nodiscard]] const Options& options() const noexcept { return options_; }
   [[nodiscard]] bool debug() const noexcept { return options_.debug; }
-  // Debug mode's state (runtime/src/debug_state.hpp), null when debug mode is off.
-  [[nodiscard]] detail::DebugState* debug_state() const noexcept { return debug_.get(); }
   // Number of spawned tasks that have not finished.
   [[nodiscard]] std::size_t pending_tasks() const noexcept { return live_count_; }
 
@@ -301,9 +297,6 @@ class Loop {
   std::size_t io_waiters_ = 0;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
-
-  // Debug mode's per-loop state (runtime/src/debug_state.hpp); null when debug mode is off.
-  std::unique_ptr<detail::DebugState> debug_;
 
   // Probes (see probes/): the collector of the trace file and this thread's recorder.
   std::shared_ptr<probes::Collector> collector_;

@@ -5,6 +5,7 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <span>
 #include <string>
@@ -89,8 +90,14 @@ bool aborts_on(WarningKind kind) noexcept;
 std::vector<StackFrame> user_frames(std::span<const std::uintptr_t> stack);
 // The name of the coroutine function of a frame, as well as it can be told.
 std::string coroutine_name(std::coroutine_handle<> frame);
-// The address of a coroutine frame's resume function (names the coroutine).
-std::uintptr_t coroutine_code(std::coroutine_handle<> frame) noexcept;
+// The address of a coroutine frame's resume function (names the coroutine): with GCC and
+// Clang a coroutine frame starts with it. Also what the probes record for task_created.
+inline std::uintptr_t coroutine_code(std::coroutine_handle<> frame) noexcept {
+  std::uintptr_t resume_fn = 0;
+  static_assert(sizeof(resume_fn) == sizeof(void (*)()));
+  std::memcpy(&resume_fn, frame.address(), sizeof(resume_fn));
+  return resume_fn;
+}
 }  // namespace detail
 
 }  // namespace loopscope
