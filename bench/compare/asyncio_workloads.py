@@ -10,11 +10,15 @@ The process exits non-zero when the check value is wrong, so a runner can
 reject the run instead of averaging it in.
 
 Usage: python3 asyncio_workloads.py <w1|w2|w3|w4|w5|w6> [--debug]
+
+With --debug (asyncio.run(..., debug=True)) the line also carries "findings": how many
+warnings asyncio's debug mode logged. They are counted, not printed.
 """
 
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from time import perf_counter
 
@@ -211,6 +215,29 @@ async def w6():
 WORKLOADS = {"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w6": w6}
 
 
+class FindingCounter(logging.Handler):
+    """Counts what asyncio's debug mode reports (slow callbacks, ...) without printing it.
+
+    The checks still run and still build their messages (that cost is part of debug mode);
+    only the printing, which would flood stderr and time the terminal, is left out.
+    """
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.count = 0
+
+    def emit(self, record):
+        self.count += 1
+
+
+def quiet_asyncio_logger():
+    counter = FindingCounter()
+    log = logging.getLogger("asyncio")
+    log.addHandler(counter)
+    log.propagate = False
+    return counter
+
+
 def main():
     parser = argparse.ArgumentParser(description="asyncio side of the W1-W6 comparison")
     parser.add_argument("workload", choices=sorted(WORKLOADS))
@@ -218,6 +245,7 @@ def main():
                         help="run under asyncio debug mode (system 'asyncio-debug')")
     args = parser.parse_args()
 
+    findings = quiet_asyncio_logger() if args.debug else None
     try:
         res = asyncio.run(WORKLOADS[args.workload](), debug=args.debug)
     except Exception as exc:  # a crashed run must not look like a result
@@ -234,6 +262,8 @@ def main():
         "check": res.check,
         "ok": res.ok,
     }
+    if findings is not None:
+        line["findings"] = findings.count  # asyncio log records of WARNING and above
     print(json.dumps(line), flush=True)
     if not res.ok:
         print(f"{args.workload}: check failed: got {res.check}, expected {res.expected}",

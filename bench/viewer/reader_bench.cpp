@@ -1,5 +1,6 @@
-// The reader on a 10-million-event trace: decoding alone (from memory and from a file), and
-// the full report analysis.
+// The reader on a 10-million-event trace: decoding alone (from memory and from a file; to a
+// visitor that takes events one by one, and to one that takes the batches), and the full
+// report analysis.
 #include "../probes/event_stream.hpp"
 #include <loopscope/viewer/report.hpp>
 #include <loopscope/viewer/trace_reader.hpp>
@@ -41,6 +42,17 @@ class Counter final : public viewer::TraceVisitor {
   void on_event(std::uint32_t /*thread*/, const format::Record& r) override { sum += r.ticks; }
 };
 
+// The same through the batch interface: no virtual call per event.
+class BatchCounter final : public viewer::TraceVisitor {
+ public:
+  std::uint64_t sum = 0;
+  void on_events(std::uint32_t /*thread*/, std::span<const format::Record> events) override {
+    for (const format::Record& r : events) {
+      sum += r.ticks;
+    }
+  }
+};
+
 void check(const viewer::ReadResult& result, benchmark::State& state) {
   if (result.events != kEvents || !result.complete) {
     state.SkipWithError("the trace did not read back completely");
@@ -60,25 +72,61 @@ void BM_Reader_DecodeFromMemory(benchmark::State& state) {
 }
 BENCHMARK(BM_Reader_DecodeFromMemory)->Unit(benchmark::kMillisecond);
 
-void BM_Reader_DecodeFromFile(benchmark::State& state) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("loopscope_reader_bench_" + std::to_string(::getpid()) + ".lstrace");
-  {
-    const format::Bytes& bytes = trace();
-    std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()),
-               static_cast<std::streamsize>(bytes.size()));
-  }
+void BM_Reader_DecodeBatchesFromMemory(benchmark::State& state) {
+  const format::Bytes& bytes = trace();
   for (auto _ : state) {
-    viewer::TraceReader reader(path);
-    Counter counter;
+    viewer::TraceReader reader{std::span<const std::byte>(bytes)};
+    BatchCounter counter;
     check(reader.read(counter), state);
     benchmark::DoNotOptimize(counter.sum);
   }
-  std::filesystem::remove(path);
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kEvents));
 }
+BENCHMARK(BM_Reader_DecodeBatchesFromMemory)->Unit(benchmark::kMillisecond);
+
+// The trace written to a temporary file for the file benchmarks, removed with the object.
+class TraceFile {
+ public:
+  TraceFile()
+      : path_(std::filesystem::temp_directory_path() /
+              ("loopscope_reader_bench_" + std::to_string(::getpid()) + ".lstrace")) {
+    const format::Bytes& bytes = trace();
+    std::ofstream(path_, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+  }
+  TraceFile(const TraceFile&) = delete;
+  TraceFile& operator=(const TraceFile&) = delete;
+  TraceFile(TraceFile&&) = delete;
+  TraceFile& operator=(TraceFile&&) = delete;
+  ~TraceFile() { std::filesystem::remove(path_); }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+template <class Visitor>
+void decode_file(benchmark::State& state) {
+  const TraceFile file;
+  for (auto _ : state) {
+    viewer::TraceReader reader(file.path());
+    Visitor visitor;
+    check(reader.read(visitor), state);
+    benchmark::DoNotOptimize(visitor.sum);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kEvents));
+}
+
+void BM_Reader_DecodeFromFile(benchmark::State& state) {
+  decode_file<Counter>(state);
+}
 BENCHMARK(BM_Reader_DecodeFromFile)->Unit(benchmark::kMillisecond);
+
+void BM_Reader_DecodeBatchesFromFile(benchmark::State& state) {
+  decode_file<BatchCounter>(state);
+}
+BENCHMARK(BM_Reader_DecodeBatchesFromFile)->Unit(benchmark::kMillisecond);
 
 void BM_Reader_Analyze(benchmark::State& state) {
   const format::Bytes& bytes = trace();

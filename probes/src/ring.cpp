@@ -1,5 +1,6 @@
 #include <loopscope/probes/ring.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <new>
@@ -17,6 +18,8 @@ EventRing::EventRing(std::size_t slots) {
   }
   slots_ = static_cast<Event*>(memory);
   mask_ = n - 1;
+  cursor_ = slots_;
+  stop_ = slots_;  // the first append takes the slow path, which sets the real stop
 }
 
 EventRing::~EventRing() {
@@ -27,6 +30,39 @@ Event EventRing::as_slot(const EventExt& x) noexcept {
   Event e{};
   std::memcpy(&e, &x, sizeof(e));
   return e;
+}
+
+Event EventRing::from_words(std::uint64_t time, std::uint64_t header) noexcept {
+  Event e{};
+  std::memcpy(&e, &time, sizeof(time));
+  std::memcpy(reinterpret_cast<char*>(&e) + sizeof(time), &header, sizeof(header));
+  return e;
+}
+
+bool EventRing::append_slow(const Event& event, std::span<const EventExt> ext) noexcept {
+  // Publish first: the consumer can only free what it can see.
+  std::uint64_t head = this->head();
+  published_.store(head, std::memory_order_release);
+  const std::uint64_t room_end = tail_.load(std::memory_order_acquire) + capacity();
+  const std::uint64_t n = 1 + ext.size();
+  const bool fits = head + n <= room_end;
+  if (fits) {
+    // Slot by slot: the event may straddle the end of the ring's memory.
+    slots_[head & mask_] = event;
+    for (std::size_t i = 0; i < ext.size(); ++i) {
+      slots_[(head + 1 + i) & mask_] = as_slot(ext[i]);
+    }
+    head += n;
+  } else {
+    count_drop(event);
+  }
+  // Move the cursor into the lap `head` is in, and stop at the first of: the end of the
+  // ring's memory, the end of the free space, the next publication.
+  lap_start_ = head & ~mask_;
+  cursor_ = slots_ + (head & mask_);
+  const std::uint64_t stop = std::min({lap_start_ + capacity(), room_end, head + kPublishEvery});
+  stop_ = slots_ + (std::max(stop, head) - lap_start_);
+  return fits;
 }
 
 EventRing::Readable EventRing::readable() const noexcept {

@@ -10,8 +10,6 @@ namespace loopscope::probes::format {
 namespace {
 
 constexpr std::size_t kMaxVarint = 10;
-// tag + tick delta + task delta (zigzag of a 33-bit difference) + arg + three fields.
-constexpr std::size_t kMaxEventBytes = 1 + kMaxVarint + 5 + 3 + 3 * kMaxVarint;
 // Longer strings (names, messages) are cut: no symbol or message needs more, and it keeps
 // every single-item chunk far below kMaxChunkPayload.
 constexpr std::size_t kMaxStringLength = 1u << 20;
@@ -87,57 +85,6 @@ class ChunkWriter {
   std::size_t pos_;
 };
 
-std::byte* encode_event(std::byte* p, const Record& r, std::uint64_t& ticks,
-                        std::uint32_t& task) noexcept {
-  assert(r.kind < EventKind::kCount);
-  std::byte* tag_at = p++;
-  auto tag = static_cast<unsigned>(r.kind);
-  // Ticks never go backwards within a chunk: an earlier timestamp takes the previous one.
-  const std::uint64_t delta = r.ticks > ticks ? r.ticks - ticks : 0;
-  ticks += delta;
-  p = encode_varint(p, delta);
-  if (r.task == 0) {
-    tag |= 2u << 6;
-  } else if (r.task != task) {
-    tag |= 1u << 6;
-    p = encode_varint(
-        p, zigzag_encode(static_cast<std::int64_t>(r.task) - static_cast<std::int64_t>(task)));
-    task = r.task;
-  }
-  if (r.arg != 0) {
-    tag |= 0x20;
-    p = encode_varint(p, r.arg);
-  }
-  const int fields = field_count(r.kind);
-  for (int k = 0; k < fields; ++k) {
-    p = encode_varint(p, r.f[k]);
-  }
-  *tag_at = static_cast<std::byte>(tag);
-  return p;
-}
-
-void append_events_chunk(Bytes& out, std::uint32_t thread, std::span<const Record> events) {
-  ChunkWriter w(out, ChunkType::kEvents, 3 * kMaxVarint + events.size() * 6);
-  std::uint64_t ticks = events.front().ticks;
-  std::uint32_t task = 0;
-  std::byte* p = w.at(3 * kMaxVarint);
-  p = encode_varint(p, thread);
-  p = encode_varint(p, events.size());
-  p = encode_varint(p, ticks);
-  w.advance_to(p);
-  // Room for a batch at a time: resize() zero-fills, so a small batch keeps that in L1.
-  constexpr std::size_t kBatch = 256;
-  for (std::size_t i = 0; i < events.size(); i += kBatch) {
-    const std::size_t n = std::min(kBatch, events.size() - i);
-    p = w.at(n * kMaxEventBytes);
-    for (const Record& r : events.subspan(i, n)) {
-      p = encode_event(p, r, ticks, task);
-    }
-    w.advance_to(p);
-  }
-  w.finish();
-}
-
 }  // namespace
 
 void put_varint(Bytes& out, std::uint64_t v) {
@@ -203,10 +150,9 @@ void append_locations(Bytes& out, std::span<const Location> locations) {
 }
 
 void append_events(Bytes& out, std::uint32_t thread, std::span<const Record> events) {
-  for (std::size_t i = 0; i < events.size(); i += kMaxEventsPerChunk) {
-    append_events_chunk(out, thread,
-                        events.subspan(i, std::min(kMaxEventsPerChunk, events.size() - i)));
-  }
+  EventEncoder encoder(out, thread);
+  encoder.add(events);
+  encoder.finish();
 }
 
 void append_drops(Bytes& out, std::uint32_t thread, std::uint64_t count, std::uint64_t ticks_before,

@@ -27,7 +27,7 @@ class Condition::NotifyAwaiter : detail::Waiter, public detail::ListNode<NotifyA
     condition_->waiters_.push_back(this);
     ++condition_->waiter_count_;
     // A notification is what an Event signals; there is no separate reason for it.
-    park(detail::SuspendReason::kEvent, &NotifyAwaiter::on_cancelled);
+    park(detail::SuspendReason::kEvent, &NotifyAwaiter::on_cancelled, condition_);
     return true;
   }
   void await_resume() const {
@@ -86,6 +86,9 @@ Task<void> Condition::wait(LockGuard& guard) {
 void Condition::notify(std::size_t n) {
   if (!lock_->locked()) {
     throw Error("Condition::notify() called without holding the lock");
+  }
+  if (NotifyAwaiter* first = waiters_.front()) {
+    first->check_waker_thread("Condition::notify");
   }
   wake(n);
 }

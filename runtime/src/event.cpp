@@ -4,7 +4,10 @@
 
 namespace loopscope {
 
-void Event::set() noexcept {
+void Event::set() {
+  if (WaitAwaiter* first = waiters_.front()) {
+    first->task_->loop_->check_thread("Event::set");
+  }
   set_ = true;
   while (WaitAwaiter* waiter = waiters_.pop_front()) {
     waiter->task_->loop_->schedule(waiter->task_);
@@ -30,6 +33,7 @@ bool Event::WaitAwaiter::await_suspend(std::coroutine_handle<> h) {
   event_->waiters_.push_back(this);
   on_cancel = &WaitAwaiter::on_cancelled;
   reason = detail::SuspendReason::kEvent;
+  object = probes::object_address(event_);
   task_->wait_ = this;
   return true;
 }

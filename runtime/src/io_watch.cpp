@@ -107,6 +107,7 @@ bool IoAwaiter::await_suspend(std::coroutine_handle<> h) {
   task_->continuation_ = h;
   on_cancel = &IoAwaiter::on_cancelled;
   reason = write_ ? SuspendReason::kIoWrite : SuspendReason::kIoRead;
+  object = static_cast<std::uint64_t>(watch_->fd());
   task_->wait_ = this;
   return true;
 }

@@ -51,7 +51,7 @@ bool Lock::AcquireAwaiter::await_suspend(std::coroutine_handle<> h) {
   }
   lock_->waiters_.push_back(this);
   ++lock_->waiter_count_;
-  park(detail::SuspendReason::kLock, &AcquireAwaiter::on_cancelled);
+  park(detail::SuspendReason::kLock, &AcquireAwaiter::on_cancelled, lock_);
   return true;
 }
 

@@ -1,3 +1,5 @@
+#include "debug_state.hpp"
+#include "lag_sampler.hpp"
 #include <loopscope/detail/io_watch.hpp>
 #include <loopscope/detail/report.hpp>
 #include <loopscope/loop.hpp>
@@ -7,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <system_error>
@@ -52,8 +55,8 @@ void CallbackHandle::cancel() noexcept {
 Loop::Loop(const Options& options)
     : options_(options), clock_(options.clock), previous_loop_(detail::t_current_loop) {
   if (previous_loop_ != nullptr) {
-    detail::report_warning(WarningKind::kNestedRun,
-                           "run() called while an event loop is running on this thread");
+    detail::report_misuse(WarningKind::kNestedRun,
+                          "run() called while an event loop is running on this thread");
     throw Error(
         "loopscope::run() cannot be called from a running event loop; await the task "
         "instead, or run it on another thread");
@@ -73,6 +76,10 @@ Loop::Loop(const Options& options)
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   try {
     open_trace();
+    if (options_.debug) {
+      debug_ = std::make_unique<detail::DebugState>(*this);
+    }
+    start_lag_sampler();
   } catch (...) {
     // The destructor will not run for a constructor that throws: undo what it did.
     close(wake_fd_);
@@ -106,14 +113,15 @@ Loop::~Loop() {
   }
   release_ready_callbacks();
   while (detail::PromiseBase* task = live_.back()) {
-    detail::report_warning(WarningKind::kDestroyedPending,
-                           "Task was destroyed but it is pending: '" + task->display_name() + "'");
+    detail::report_destroyed_pending(*task);
     task_finished(task);
     task->release();
   }
   drain_threadsafe();
   release_ready_callbacks();
+  debug_.reset();  // its findings go into the trace, which closes next
   if (recorder_ != nullptr) {
+    recorder_->record_time_mark(recorder_->tick());  // closes the last window of steps
     recorder_->close();  // everything this loop will record is in its ring now
   }
   close(wake_fd_);
@@ -134,9 +142,10 @@ void Loop::throw_no_running_loop() {
 }
 
 void Loop::throw_wrong_thread(const char* what) const {
-  detail::report_warning(WarningKind::kThreadSafety,
-                         std::string(what) + "() called from a thread that is not the loop's");
-  throw Error(std::string("Loop::") + what +
+  detail::report_wrong_thread(*this, what);
+  // Loop methods name themselves "call_soon"; primitives "Event::set".
+  const bool qualified = std::string_view(what).find("::") != std::string_view::npos;
+  throw Error(std::string(qualified ? "" : "Loop::") + what +
               "() called from a thread that is not the loop's; only call_soon_threadsafe() "
               "and run_coroutine_threadsafe() may be");
 }
@@ -177,6 +186,7 @@ void Loop::drain_threadsafe() {
   for (detail::CallbackNode* node : posted) {
     ready_.push(node);
   }
+  anchor_ = true;  // the eventfd read above is no step's time
 }
 
 bool Loop::poll_io(bool may_block) {
@@ -192,14 +202,22 @@ bool Loop::poll_io(bool may_block) {
     }
   }
   std::array<epoll_event, 64> events{};
+  // A poll that may wait is idle time, timed at both ends; one that does not is the loop's
+  // own work, kept out of the next step's time (anchor_).
   const bool traced = LOOPSCOPE_PROBES_ENABLED && recorder_ != nullptr && timeout_ms != 0;
   if (traced) {
-    recorder_->record(probes::EventKind::kPollBegin, recorder_->tick(), 0);
+    recorder_->record(probes::EventKind::kPollBegin, trace_tick(), 0);
+    recorder_->publish();  // the collector sees everything before the loop sleeps
   }
   const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
   if (traced) {
-    recorder_->record(probes::EventKind::kPollEnd, recorder_->tick(), 0,
+    recorder_->record(probes::EventKind::kPollEnd, trace_tick(), 0,
                       static_cast<std::uint16_t>(n < 0 ? 0 : n));
+  } else {
+    anchor_ = true;
+  }
+  if (timeout_ms != 0) {
+    note_idle_until_now();
   }
   if (n < 0) {
     return false;  // EINTR: the caller simply goes round again
@@ -218,6 +236,12 @@ void Loop::fire_due_timers() {
     return;
   }
   const TimePoint now = time();
+#if LOOPSCOPE_PROBES_ENABLED
+  if (recorder_ != nullptr && timers_.top()->deadline <= now) [[unlikely]] {
+    fire_due_timers_traced(now);
+    return;
+  }
+#endif
   while (!timers_.empty() && timers_.top()->deadline <= now) {
     detail::TimerNode* timer = timers_.pop();
     timer->fire(timer);
@@ -237,6 +261,10 @@ void Loop::run_step(detail::PromiseBase* task) {
 void Loop::run_ready() {
   // Only what is queued now runs in this iteration (asyncio's ntodo); steps queue more.
   detail::ReadyNode* batch = ready_.take_all();
+  if (debug_ != nullptr) [[unlikely]] {
+    run_ready_debug(batch);  // one branch per batch, not per step
+    return;
+  }
 #if LOOPSCOPE_PROBES_ENABLED
   if (recorder_ != nullptr) [[unlikely]] {
     run_ready_traced(batch);  // one branch per batch, not per step
@@ -253,55 +281,28 @@ void Loop::run_ready() {
   }
 }
 
-void Loop::run_ready_traced(detail::ReadyNode* batch) {
-  using probes::EventKind;
-  probes::Recorder& rec = *recorder_;
-  // One clock read per step: a step's end is the next one's beginning.
-  std::uint64_t ticks = rec.tick();
+void Loop::run_ready_debug(detail::ReadyNode* batch) {
+  // Debug mode times every step (slow_callback.hpp) and publishes it for the stall
+  // watchdog. With a trace, each step is recorded by the traced path, as a batch of one.
+  detail::StepMonitor& steps = debug_->steps;
+  steps.begin_batch();
   while (detail::ReadyNode* node = batch) {
-    batch = node->next_ready;
-    if (node->is_callback) {
-      auto* callback = static_cast<detail::CallbackNode*>(node);
-      rec.record(EventKind::kCallbackBegin, ticks, 0, 0,
-                 probes::EventExt{reinterpret_cast<std::uintptr_t>(callback->type_name()), 0});
-      callback->run();
-      ticks = rec.tick();
-      rec.record(EventKind::kCallbackEnd, ticks, 0);
+    batch = std::exchange(node->next_ready, nullptr);
+    steps.begin_step(node);
+#if LOOPSCOPE_PROBES_ENABLED
+    if (recorder_ != nullptr) {
+      run_ready_traced(node);
+      steps.end_step(node);
       continue;
     }
-    auto* task = static_cast<detail::PromiseBase*>(node);
-    const auto id = static_cast<std::uint32_t>(task->id_);
-    rec.record(EventKind::kTaskResumed, ticks, id);
-    step_finished_ = false;
-    run_step(task);  // the frame may be gone afterwards if the task finished
-    ticks = rec.tick();
-    if (step_finished_) {
-      if (step_exception_type_ != nullptr) {
-        rec.record(EventKind::kTaskFinished, ticks, id, static_cast<std::uint16_t>(step_state_),
-                   probes::EventExt{reinterpret_cast<std::uintptr_t>(step_exception_type_), 0});
-      } else {
-        rec.record(EventKind::kTaskFinished, ticks, id, static_cast<std::uint16_t>(step_state_));
-      }
+#endif
+    if (!node->is_callback) {
+      run_step(static_cast<detail::PromiseBase*>(node));
     } else {
-      const auto reason =
-          task->wait_ != nullptr ? task->wait_->reason : detail::SuspendReason::kYield;
-      rec.record(EventKind::kTaskSuspended, ticks, id, static_cast<std::uint16_t>(reason));
+      static_cast<detail::CallbackNode*>(node)->run();
     }
+    steps.end_step(node);
   }
-}
-
-void Loop::record_task_created(detail::PromiseBase* task, const SourceLocation& site) noexcept {
-  const detail::PromiseBase* parent = current_;
-  // Inside a step the step's timestamp will do; outside one (run() spawning the main task,
-  // a callback) read the clock.
-  const std::uint64_t ticks = parent != nullptr ? recorder_->step_ticks() : recorder_->tick();
-  recorder_->record(
-      probes::EventKind::kTaskCreated, ticks, static_cast<std::uint32_t>(task->id_), 0,
-      std::array<probes::EventExt, 3>{
-          probes::EventExt{parent != nullptr ? parent->id_ : 0,
-                           detail::coroutine_code(task->self_)},
-          probes::EventExt{reinterpret_cast<std::uintptr_t>(site.file), site.line},
-          probes::EventExt{reinterpret_cast<std::uintptr_t>(site.function), task->id_}});
 }
 
 void Loop::open_trace() {
@@ -320,12 +321,18 @@ void Loop::open_trace() {
 }
 
 void Loop::run_once() {
+  if (lag_ != nullptr) [[unlikely]] {
+    sample_lag();  // before the loop may go idle: what delayed the sample is behind it
+  }
   const bool idle = ready_.empty();
   if (idle || io_waiters_ > 0) {
     // With nothing ready, a virtual clock jumps to the next deadline instead of waiting.
     const bool jump = idle && clock_ != nullptr && !timers_.empty() && external_work_ == 0 &&
                       io_waiters_ == 0 && !threadsafe_pending_.load(std::memory_order_acquire) &&
                       clock_->jump_to(timers_.top()->deadline);
+    if (jump) {
+      note_idle_until_now();  // the jump stands for waiting
+    }
     poll_io(idle && !jump);
   }
   drain_threadsafe();

@@ -15,6 +15,20 @@ bool env_flag_enabled(const char* value) noexcept {
          strcasecmp(value, "yes") == 0;
 }
 
+namespace {
+
+// A positive whole number of milliseconds; anything else leaves `out` as it is.
+void parse_milliseconds(const char* text, std::chrono::milliseconds& out) {
+  long value = 0;
+  const char* end = text + std::strlen(text);
+  auto [ptr, ec] = std::from_chars(text, end, value);
+  if (ec == std::errc() && ptr == end && value > 0) {
+    out = std::chrono::milliseconds(value);
+  }
+}
+
+}  // namespace
+
 // The environment is read once, when run() starts, before the loop runs any code of its
 // own; getenv's lack of thread-safety only matters to programs that call setenv
 // concurrently, which POSIX leaves undefined anyway.
@@ -28,11 +42,17 @@ Options apply_environment(Options options) {
     }
   }
   if (const char* ms = std::getenv("LOOPSCOPE_SLOW_CALLBACK_MS")) {
-    long value = 0;
-    const char* end = ms + std::strlen(ms);
-    auto [ptr, ec] = std::from_chars(ms, end, value);
+    parse_milliseconds(ms, options.slow_callback_duration);
+  }
+  if (const char* ms = std::getenv("LOOPSCOPE_STALL_MS")) {
+    parse_milliseconds(ms, options.stall_duration);
+  }
+  if (const char* limit = std::getenv("LOOPSCOPE_FANOUT_LIMIT")) {
+    std::size_t value = 0;
+    const char* end = limit + std::strlen(limit);
+    auto [ptr, ec] = std::from_chars(limit, end, value);
     if (ec == std::errc() && ptr == end && value > 0) {
-      options.slow_callback_duration = std::chrono::milliseconds(value);
+      options.fanout_limit = value;
     }
   }
   if (const char* path = std::getenv("LOOPSCOPE_TRACE"); path != nullptr && *path != '\0') {

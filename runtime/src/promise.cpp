@@ -1,7 +1,9 @@
+#include "debug_state.hpp"
 #include <loopscope/detail/promise.hpp>
 #include <loopscope/detail/report.hpp>
 #include <loopscope/loop.hpp>
 
+#include <cstring>
 #include <cxxabi.h>
 #include <string>
 #include <typeinfo>
@@ -64,6 +66,9 @@ void PromiseBase::finish_task() noexcept {
     state_ = TaskState::kDone;
   }
   wait_ = nullptr;
+  if (loop_->debug_state() != nullptr) [[unlikely]] {
+    note_task_finishing(*this);
+  }
   LOOPSCOPE_PROBE(
       loop_, note_task_finished(
                  state_, state_ == TaskState::kFailed ? exception_type_name(exception_) : nullptr));
@@ -85,22 +90,40 @@ std::string PromiseBase::display_name() const {
   return "Task-" + std::to_string(id_);
 }
 
+// A frame's resume function names its coroutine. GCC clears that pointer when the body
+// finishes (it is how done() is told), so a finished frame is named by its destroy
+// function, the next word, which demangles to the same name.
+std::uintptr_t frame_code(std::coroutine_handle<> frame) noexcept {
+  if (const std::uintptr_t code = coroutine_code(frame); code != 0) {
+    return code;
+  }
+  std::uintptr_t destroy_fn = 0;
+  std::memcpy(&destroy_fn, static_cast<const char*>(frame.address()) + sizeof(void*),
+              sizeof(destroy_fn));
+  return destroy_fn;
+}
+
 void PromiseBase::destroy_frame() noexcept {
   if (state_ == TaskState::kFailed && !exception_retrieved_) {
-    const std::uintptr_t code = coroutine_code(self_);
-    report_warning(WarningKind::kExceptionNeverRetrieved,
-                   "Task exception was never retrieved: task '" + display_name() +
-                       "' failed with " + describe_exception(exception_),
-                   FindingContext{.code = code, .site = code, .task = id_});
+    const std::uintptr_t code = frame_code(self_);
+    report_warning(
+        WarningKind::kExceptionNeverRetrieved,
+        "Task exception was never retrieved: task '" + display_name() + "' failed with " +
+            describe_exception(exception_),
+        FindingContext{.stack = creation_stack(*this), .code = code, .site = code, .task = id_});
   }
   self_.destroy();
 }
 
-void report_never_awaited(std::coroutine_handle<> frame) noexcept {
+void report_never_awaited(std::coroutine_handle<> frame, std::uint32_t debug_id) noexcept {
   const std::uintptr_t code = coroutine_code(frame);
+  const DebugState* debug = t_debug_state;
   report_warning(WarningKind::kNeverAwaited,
                  "coroutine '" + coroutine_name(frame) + "' was never awaited",
-                 FindingContext{.code = code, .site = code});
+                 FindingContext{.stack = debug != nullptr ? debug->stack_of(debug_id)
+                                                          : std::span<const std::uintptr_t>{},
+                                .code = code,
+                                .site = code});
 }
 
 }  // namespace loopscope::detail
@@ -120,8 +143,8 @@ PromiseBase* check_awaitable_task(PromiseBase* target) {
     throw Error("a TaskHandle can only be awaited inside a task");
   }
   if (target->loop_ != &loop) {
-    report_warning(WarningKind::kWrongLoop,
-                   "task '" + target->display_name() + "' awaited from a task of another loop");
+    report_misuse(WarningKind::kWrongLoop,
+                  "task '" + target->display_name() + "' awaited from a task of another loop");
     throw Error("task '" + target->display_name() + "' belongs to another event loop");
   }
   if (target == task) {

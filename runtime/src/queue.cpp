@@ -33,7 +33,7 @@ bool QueueBase::JoinAwaiter::await_suspend(std::coroutine_handle<> h) {
   }
   queue_->joiners_.push_back(this);
   // No reason of its own: join() waits for the consumers, which is a wait on the get side.
-  park(SuspendReason::kQueueGet, &JoinAwaiter::on_cancelled);
+  park(SuspendReason::kQueueGet, &JoinAwaiter::on_cancelled, queue_);
   return true;
 }
 

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +16,7 @@
 #include <mutex>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 namespace loopscope {
@@ -47,7 +50,7 @@ probes::Symbolizer& symbolizer() {
 std::uint32_t abort_mask() {
   static const std::uint32_t mask = [] {
     std::uint32_t bits = 0;
-    // Read once, the first time a finding is reported; see options.cpp on getenv.
+    // Read once; see options.cpp on getenv.
     const char* value = std::getenv("LOOPSCOPE_DEBUG_ABORT");  // NOLINT(concurrency-mt-unsafe)
     std::string_view rest = value != nullptr ? value : "";
     while (!rest.empty()) {
@@ -79,7 +82,9 @@ bool internal_frame(const StackFrame& frame) {
       const std::string_view rest = std::string_view(frame.file).substr(kSourceDir.size());
       return starts_with(rest, "/runtime/") || starts_with(rest, "/probes/");
     }
-    if (frame.file.find("/include/c++/") != std::string::npos) {
+    // libstdc++'s headers, and its target-specific ones (x86_64-linux-gnu/c++/12/bits/...).
+    if (frame.file.find("/include/c++/") != std::string::npos ||
+        frame.file.find("-linux-gnu/c++/") != std::string::npos) {
       return true;
     }
   }
@@ -89,8 +94,20 @@ bool internal_frame(const StackFrame& frame) {
          starts_with(fn, "std::") || starts_with(fn, "__gnu_cxx::");
 }
 
+// Each address is symbolized once: with inlined frames libdw takes milliseconds per address,
+// and the stall watchdog reports within milliseconds of its threshold only with the
+// addresses of a stack already known. Code addresses are few; the memo is never trimmed.
+probes::Symbol symbol_locked(std::uintptr_t address) {
+  static std::unordered_map<std::uintptr_t, probes::Symbol> known;
+  const auto found = known.find(address);
+  if (found != known.end()) {
+    return found->second;
+  }
+  return known.emplace(address, symbolizer().symbolize(address)).first->second;
+}
+
 StackFrame symbolize_locked(std::uintptr_t address) {
-  probes::Symbol symbol = symbolizer().symbolize(address);
+  probes::Symbol symbol = symbol_locked(address);
   StackFrame frame{std::move(symbol.function), std::move(symbol.file), symbol.line, address};
   if (frame.function.empty()) {
     std::array<char, 32> text{};
@@ -100,17 +117,62 @@ StackFrame symbolize_locked(std::uintptr_t address) {
   return frame;
 }
 
+// One frame per function at `address`: code inlined there (the runtime's headers inlined into
+// the user's function, or the user's lambda inlined into std::thread's) gives several, each
+// filtered on its own.
+void add_frames_locked(std::uintptr_t address, std::vector<StackFrame>& frames) {
+  probes::Symbol symbol = symbol_locked(address);
+  if (symbol.inlined.empty()) {
+    StackFrame frame{std::move(symbol.function), std::move(symbol.file), symbol.line, address};
+    if (frame.function.empty()) {
+      frame.function = symbolize_locked(address).function;  // "<unknown ...>"
+    }
+    if (!internal_frame(frame)) {
+      frames.push_back(std::move(frame));
+    }
+    return;
+  }
+  for (probes::SourceFrame& inlined : symbol.inlined) {
+    StackFrame frame{std::move(inlined.function), std::move(inlined.file), inlined.line, address};
+    if (!internal_frame(frame)) {
+      frames.push_back(std::move(frame));
+    }
+  }
+}
+
+// "ns::f" (an inlined function, named without its parameters) is "ns::f(int)".
+bool same_function(std::string_view a, std::string_view b) {
+  if (a.size() < b.size()) {
+    std::swap(a, b);
+  }
+  return a.substr(0, b.size()) == b && (a.size() == b.size() || a[b.size()] == '(');
+}
+
+// Where a thread's stack begins (glibc's names): nothing below is the program's.
+bool thread_entry(std::string_view function) {
+  return function == "start_thread" || function == "__clone3" || function == "__clone" ||
+         function == "clone3" || function == "clone";
+}
+
 std::vector<StackFrame> user_frames_locked(std::span<const std::uintptr_t> stack) {
   std::vector<StackFrame> frames;
   for (const std::uintptr_t return_address : stack) {
     // A return address points after the call: its line is the next statement's.
-    StackFrame frame = symbolize_locked(return_address - 1);
-    const bool is_main = frame.function == "main";
-    if (!internal_frame(frame)) {
-      frames.push_back(std::move(frame));
-    }
+    const std::size_t before = frames.size();
+    add_frames_locked(return_address - 1, frames);
+    const bool is_main = frames.size() > before && frames.back().function == "main";
     if (is_main) {
       break;  // below main is the C runtime
+    }
+    if (frames.size() > before && thread_entry(frames.back().function)) {
+      // Below a thread's own function: the C library's thread start, and before it the
+      // C++ library's (std::thread), unnamed in a stripped libstdc++.
+      frames.pop_back();
+      while (!frames.empty() && frames.back().file.empty() &&
+             frames.back().function.starts_with("<unknown")) {
+        frames.pop_back();
+      }
+      break;
     }
   }
   return frames;
@@ -169,6 +231,7 @@ WarningObserver set_warning_observer(WarningObserver obs) {
 namespace detail {
 
 void report_warning(WarningKind kind, std::string message, const FindingContext& context) noexcept {
+  const ReportingTime timing;
   try {
     std::unique_lock lock(report_mutex());
     const std::uintptr_t site =
@@ -181,6 +244,11 @@ void report_warning(WarningKind kind, std::string message, const FindingContext&
       warning.frames.push_back(symbolize_locked(context.code));
     }
     std::vector<StackFrame> frames = user_frames_locked(context.stack);
+    // A creation stack starts in the coroutine's ramp: the function the code frame names.
+    if (!warning.frames.empty() && !frames.empty() &&
+        same_function(frames.front().function, warning.frames.front().function)) {
+      frames.erase(frames.begin());
+    }
     std::move(frames.begin(), frames.end(), std::back_inserter(warning.frames));
     print_finding(warning);
     record_in_trace(warning, context);
@@ -198,6 +266,51 @@ void report_warning(WarningKind kind, std::string message, const FindingContext&
   }
 }
 
+namespace {
+std::atomic<std::int64_t> g_reporting_ns{0};
+std::atomic<int> g_reports_under_way{0};
+constinit thread_local int t_reporting_depth = 0;
+constinit thread_local bool t_reporting_uncounted = false;
+
+std::int64_t monotonic_now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+std::int64_t reporting_ns() noexcept {
+  return g_reporting_ns.load(std::memory_order_relaxed);
+}
+
+bool reporting_under_way() noexcept {
+  return g_reports_under_way.load(std::memory_order_relaxed) > 0;
+}
+
+void set_reporting_uncounted() noexcept {
+  t_reporting_uncounted = true;
+}
+
+ReportingTime::ReportingTime() noexcept {
+  if (t_reporting_uncounted) {
+    return;
+  }
+  if (t_reporting_depth++ == 0) {
+    g_reports_under_way.fetch_add(1, std::memory_order_relaxed);
+    start_ns_ = monotonic_now_ns();
+  }
+}
+
+ReportingTime::~ReportingTime() {
+  if (t_reporting_uncounted) {
+    return;
+  }
+  if (--t_reporting_depth == 0) {
+    g_reporting_ns.fetch_add(monotonic_now_ns() - start_ns_, std::memory_order_relaxed);
+    g_reports_under_way.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
 void reset_reported_sites() noexcept {
   std::lock_guard lock(report_mutex());
   reported_sites().clear();
@@ -208,13 +321,18 @@ bool aborts_on(WarningKind kind) noexcept {
 }
 
 std::vector<StackFrame> user_frames(std::span<const std::uintptr_t> stack) {
+  const ReportingTime timing;
   std::lock_guard lock(report_mutex());
   return user_frames_locked(stack);
 }
 
 std::string coroutine_name(std::coroutine_handle<> frame) {
+  return code_name(coroutine_code(frame));
+}
+
+std::string code_name(std::uintptr_t code) {
   // The symbolizer reads the ELF symbol tables, so this works without -rdynamic.
-  const std::uintptr_t code = coroutine_code(frame);
+  const ReportingTime timing;
   std::lock_guard lock(report_mutex());
   return symbolize_locked(code).function;
 }

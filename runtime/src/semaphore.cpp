@@ -12,6 +12,9 @@ bool Semaphore::try_acquire() noexcept {
 }
 
 void Semaphore::release() {
+  if (AcquireAwaiter* first = waiters_.front()) {
+    first->check_waker_thread("Semaphore::release");
+  }
   if (waiters_.empty() && value_ >= bound_) {
     throw Error("BoundedSemaphore released too many times");
   }
@@ -41,7 +44,7 @@ bool Semaphore::AcquireAwaiter::await_suspend(std::coroutine_handle<> h) {
   }
   semaphore_->waiters_.push_back(this);
   ++semaphore_->waiter_count_;
-  park(detail::SuspendReason::kSemaphore, &AcquireAwaiter::on_cancelled);
+  park(detail::SuspendReason::kSemaphore, &AcquireAwaiter::on_cancelled, semaphore_);
   return true;
 }
 

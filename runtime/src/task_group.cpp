@@ -12,9 +12,7 @@ TaskGroup::TaskGroup() : loop_(&Loop::current()) {
 
 TaskGroup::~TaskGroup() {
   if (pending_ > 0) {
-    detail::report_warning(WarningKind::kDestroyedPending,
-                           "TaskGroup destroyed with " + std::to_string(pending_) +
-                               " pending task(s) that were never joined; cancelling them");
+    report_pending_children();
   }
   for (detail::PromiseBase* child : children_) {
     if (child->observer_ == this) {
@@ -22,6 +20,16 @@ TaskGroup::~TaskGroup() {
       child->cancel();
     }
     child->release();
+  }
+}
+
+void TaskGroup::report_pending_children() const noexcept {
+  // Named after its first pending child, with that child's creation stack in debug mode.
+  for (const detail::PromiseBase* child : children_) {
+    if (child->pending() && child->observer_ == this) {
+      detail::report_group_destroyed_pending(*child, pending_);
+      return;
+    }
   }
 }
 
@@ -106,6 +114,7 @@ bool TaskGroup::JoinAwaiter::await_suspend(std::coroutine_handle<> h) {
   group_->joiner_ = this;
   on_cancel = &JoinAwaiter::on_cancelled;
   reason = detail::SuspendReason::kTaskGroupJoin;
+  object = probes::object_address(group_);
   task_->wait_ = this;
   return true;
 }

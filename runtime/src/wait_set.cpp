@@ -1,3 +1,4 @@
+#include <loopscope/detail/report.hpp>
 #include <loopscope/detail/wait_set.hpp>
 #include <loopscope/errors.hpp>
 #include <loopscope/loop.hpp>
@@ -43,7 +44,12 @@ bool WaitSet::await_suspend(std::coroutine_handle<> h) {
     }
     if (task->loop_ != &loop) {
       detach_all();
-      throw Error("waiting for a task of another event loop");
+      // The wait is made by wait() or gather(): name the task that called it.
+      report_misuse(WarningKind::kWrongLoop,
+                    "task '" + task->display_name() + "' waited for (wait/gather) by task '" +
+                        waiter_->display_name() + "' of another loop",
+                    frame_code(waiter_->self_));
+      throw Error("waiting for task '" + task->display_name() + "' of another event loop");
     }
     watch(task);
   }

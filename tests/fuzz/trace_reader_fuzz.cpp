@@ -4,13 +4,16 @@
 // header checks and the chunk framing. Structured: the rest is a list of (type, length,
 // payload) triples that the harness frames into chunks with a valid header and valid CRCs,
 // since a fuzzer cannot forge CRC-32C; this is what reaches the payload decoders and the
-// analysis. Either way the only acceptable outcomes are a report or a TraceError.
+// analysis and the exports. Either way the only acceptable outcomes are a report (and the
+// exports) or a TraceError.
 #include <loopscope/probes/trace_format.hpp>
+#include <loopscope/viewer/export.hpp>
 #include <loopscope/viewer/report.hpp>
 #include <loopscope/viewer/trace_reader.hpp>
 
 #include <cstdint>
 #include <sstream>
+#include <string_view>
 
 namespace {
 
@@ -52,6 +55,11 @@ void exercise(std::span<const std::byte> trace) {
     std::ostringstream sink;
     viewer::render_json(report, sink);
     viewer::render_text(report, sink, {.top = 5, .color = true});
+    // The exports take what the report took: every format must come out or throw.
+    for (const std::string_view name : viewer::kExportFormatNames) {
+      std::ostringstream out;
+      viewer::export_trace(reader, *viewer::parse_export_format(name), out);
+    }
   } catch (const viewer::TraceError&) {
     // Corruption reported cleanly.
   }

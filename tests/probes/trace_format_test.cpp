@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -132,6 +133,20 @@ TEST(TraceCrc32c, HardwareAndPortablePathsAgreeAndExtendComposes) {
   }
 }
 
+TEST(TraceCrc32c, LongBuffersTakeTheInterleavedPathsAndAgreeWithThePortableOne) {
+  std::mt19937_64 rng(11);
+  Bytes data(3 * 8192 * 2 + 3 * 256 * 3 + 77);
+  for (auto& b : data) {
+    b = static_cast<std::byte>(rng());
+  }
+  for (const std::size_t offset : {0, 1, 5}) {
+    for (const std::size_t n : {std::size_t{768}, std::size_t{24576}, data.size() - 5}) {
+      const std::span<const std::byte> s(data.data() + offset, n);
+      EXPECT_EQ(crc32c(s), detail::crc32c_portable(s)) << offset << " " << n;
+    }
+  }
+}
+
 TEST(TraceHeader, RoundTripsAndRejectsBadMagicVersionAndChecksum) {
   Bytes out;
   append_header(out, FileHeader{TickSource::kTsc, 1'700'000'000'000'000'000u, 4242});
@@ -259,6 +274,132 @@ TEST(TraceEvents, ARealisticStreamTakesUnderSixBytesPerEvent) {
   for (std::size_t i = 0; i < events.size(); ++i) {
     ASSERT_TRUE(same(back[i], events[i])) << "event " << i;
   }
+}
+
+// The events payload as docs/trace-format.md describes it, one plain step at a time: what the
+// batched, branch-free codec must produce and read.
+Bytes reference_payload(std::uint32_t thread, std::span<const Record> events, std::size_t count) {
+  Bytes out;
+  put_varint(out, thread);
+  put_varint(out, count);
+  std::uint64_t ticks = events.empty() ? 0 : events.front().ticks;
+  std::uint32_t task = 0;
+  put_varint(out, ticks);
+  for (const Record& r : events) {
+    const std::size_t tag_at = out.size();
+    out.push_back(std::byte{0});
+    unsigned tag = static_cast<unsigned>(r.kind);
+    const std::uint64_t delta = r.ticks > ticks ? r.ticks - ticks : 0;
+    ticks += delta;
+    put_varint(out, delta);
+    if (r.task == 0) {
+      tag |= 2u << 6;
+    } else if (r.task != task) {
+      tag |= 1u << 6;
+      put_varint(out, zigzag_encode(std::int64_t{r.task} - std::int64_t{task}));
+      task = r.task;
+    }
+    if (r.arg != 0) {
+      tag |= 0x20;
+      put_varint(out, r.arg);
+    }
+    for (int k = 0; k < field_count(r.kind); ++k) {
+      put_varint(out, r.f[k]);
+    }
+    out[tag_at] = static_cast<std::byte>(tag);
+  }
+  return out;
+}
+
+// Every kind, a realistic stream, and values at every varint length boundary in every field.
+std::vector<Record> codec_corpus() {
+  std::vector<Record> events = every_kind();
+  const std::vector<Record> stream = realistic_stream(20'000, 2);
+  std::uint64_t t = events.back().ticks;
+  for (Record r : stream) {
+    r.ticks += t;
+    events.push_back(r);
+  }
+  t = events.back().ticks;
+  std::uint32_t task = 1;
+  for (int bits = 0; bits <= 64; ++bits) {
+    const std::uint64_t v = bits == 64 ? UINT64_MAX : (std::uint64_t{1} << bits) - 1;
+    t += (v >> 8) + 2;  // never backwards: the encoder would clamp
+    task = task == 1 ? UINT32_MAX : 1;
+    events.push_back(
+        Record{t, EventKind::kTaskCreated, task, static_cast<std::uint16_t>(v), {v, v + 1, ~v}});
+    events.push_back(Record{t, EventKind::kLagSample, 0, 0, {v, 0, 0}});
+    events.push_back(Record{t + 1, EventKind::kTaskSuspended, 0, 1, {v + 1, 0, 0}});
+  }
+  return events;
+}
+
+// Runs `body` with the portable codec, then (on a CPU that has it) with BMI2.
+template <class F>
+void with_both_codec_paths(F&& body) {
+  const bool original = detail::event_codec_bmi2();
+  for (const bool bmi2 : {false, true}) {
+    detail::set_event_codec_bmi2(bmi2);
+    SCOPED_TRACE(detail::event_codec_bmi2() ? "bmi2" : "portable");
+    body();
+  }
+  detail::set_event_codec_bmi2(original);
+}
+
+TEST(TraceEvents, BothCodecPathsWriteTheSpecifiedBytesAndReadThemBack) {
+  const std::vector<Record> events = codec_corpus();
+  ASSERT_LT(events.size(), kMaxEventsPerChunk);
+  with_both_codec_paths([&] {
+    Bytes out;
+    append_events(out, 7, events);
+    const std::vector<Chunk> chunks = chunks_of(out);
+    ASSERT_EQ(chunks.size(), 1u);
+    const Bytes reference = reference_payload(7, events, events.size());
+    EXPECT_TRUE(std::equal(chunks[0].payload.begin(), chunks[0].payload.end(), reference.begin(),
+                           reference.end()));
+    const std::vector<Record> back = decode_all(out, 7);
+    ASSERT_EQ(back.size(), events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      ASSERT_TRUE(same(back[i], events[i])) << "event " << i;
+    }
+  });
+}
+
+TEST(TraceEvents, AnEncoderFedInBatchesWritesWhatOneCallWrites) {
+  const std::vector<Record> events = realistic_stream(2 * kMaxEventsPerChunk + 999, 3);
+  Bytes whole;
+  append_events(whole, 2, events);
+  Bytes batched;
+  EventEncoder encoder(batched, 2);
+  for (std::size_t i = 0; i < events.size(); i += 1000) {
+    encoder.add(std::span(events).subspan(i, std::min<std::size_t>(1000, events.size() - i)));
+  }
+  encoder.finish();
+  EXPECT_EQ(batched, whole);
+  EXPECT_EQ(chunks_of(batched).size(), 3u);
+}
+
+TEST(TraceEvents, AMalformedEventAfterGoodOnesFailsAfterTheyAreDelivered) {
+  const std::vector<Record> events = realistic_stream(300, 4);
+  with_both_codec_paths([&] {
+    // A bad tag (kind 31) followed by more bytes (the fast path's region) or by nothing.
+    for (const std::size_t padding : {std::size_t{0}, std::size_t{1}, std::size_t{40}}) {
+      Bytes payload = reference_payload(0, events, events.size() + 1);
+      const std::size_t bad = payload.size();
+      payload.push_back(std::byte{0x9f});
+      payload.resize(payload.size() + padding);
+      std::size_t delivered = 0;
+      try {
+        std::uint32_t thread = 0;
+        decode_events(payload, thread, [&](const Record&) { ++delivered; });
+        FAIL() << "no error";
+      } catch (const FormatError& e) {
+        EXPECT_EQ(e.offset(), bad + 1) << padding;
+        EXPECT_NE(std::string(e.what()).find("unknown event kind 31"), std::string::npos);
+      }
+      EXPECT_EQ(delivered, events.size()) << padding;
+    }
+  });
 }
 
 TEST(TraceEvents, DecodingRejectsMalformedPayloadsCleanly) {

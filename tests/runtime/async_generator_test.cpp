@@ -117,6 +117,7 @@ TEST(AsyncGenerator, CancellationOfTheConsumerEndsTheGeneratorWithItsCleanups) {
 
 TEST(AsyncGenerator, ATimeoutAroundNextClosesTheStream) {
   // The classic asyncio trap: a timeout around __anext__ finalizes the generator.
+  testing::WarningRecorder warnings{WarningKind::kGeneratorClosedByCancellation};  // in debug mode
   auto slow = []() -> AsyncGenerator<int> {
     co_yield 1;
     co_await sleep(1h);

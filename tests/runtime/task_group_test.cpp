@@ -130,6 +130,7 @@ TEST(TaskGroup, DestroyingAnUnjoinedGroupCancelsItsChildren) {
 }
 
 TEST(TaskGroup, SpawnAfterJoinIsRefused) {
+  const testing::WarningRecorder warnings{WarningKind::kNeverAwaited};  // the refused task
   auto amain = []() -> Task<void> {
     TaskGroup tg;
     co_await tg.join();

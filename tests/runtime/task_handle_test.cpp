@@ -233,6 +233,7 @@ TEST(TaskHandle, ATaskAwaitingItselfIsAClearError) {
 }
 
 TEST(TaskHandle, SpawnOutsideALoopIsAClearError) {
+  const testing::WarningRecorder warnings{WarningKind::kNeverAwaited};  // the refused task
   try {
     (void)spawn(after(1ms, 1));
     FAIL() << "spawn outside a loop must throw";

@@ -2,8 +2,8 @@
 // whose events match what the program did. The file is read with the format's own decoders.
 
 #include "test_support.hpp"
+#include "trace_reading.hpp"
 #include <loopscope/loopscope.hpp>
-#include <loopscope/probes/trace_format.hpp>
 
 #include <gtest/gtest.h>
 
@@ -12,6 +12,7 @@
 #include <iterator>
 #include <latch>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -22,68 +23,9 @@ namespace loopscope {
 namespace {
 
 using namespace std::chrono_literals;
-namespace format = probes::format;
-
-struct Decoded {
-  std::vector<format::Record> events;
-  std::map<std::uint64_t, std::string> strings;
-  std::map<std::uint64_t, format::Location> locations;
-  std::vector<std::string> task_names;
-  std::vector<std::string> threads;
-  bool ended = false;
-  std::uint64_t end_written = 0;
-  std::uint64_t end_dropped = 0;
-};
-
-Decoded read_trace(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::span<const std::byte> data(reinterpret_cast<const std::byte*>(raw.data()), raw.size());
-  Decoded d;
-  std::uint32_t header_size = 0;
-  format::decode_header(data, header_size);
-  std::size_t offset = header_size;
-  while (offset + format::kChunkHeaderSize <= data.size()) {
-    const auto header =
-        format::decode_chunk_header(data.subspan(offset).first<format::kChunkHeaderSize>());
-    const auto payload = data.subspan(offset + format::kChunkHeaderSize, header.length);
-    switch (static_cast<format::ChunkType>(header.type)) {
-      case format::ChunkType::kEvents: {
-        std::uint32_t thread = 0;
-        format::decode_events(payload, thread,
-                              [&d](const format::Record& r) { d.events.push_back(r); });
-        break;
-      }
-      case format::ChunkType::kString:
-        format::decode_strings(payload, [&d](std::uint64_t id, std::string_view text) {
-          d.strings[id] = std::string(text);
-        });
-        break;
-      case format::ChunkType::kLocation:
-        format::decode_locations(payload,
-                                 [&d](const format::Location& l) { d.locations[l.id] = l; });
-        break;
-      case format::ChunkType::kTaskName:
-        d.task_names.emplace_back(format::decode_task_name(payload).name);
-        break;
-      case format::ChunkType::kThread:
-        d.threads.emplace_back(format::decode_thread(payload).name);
-        break;
-      case format::ChunkType::kEnd: {
-        const auto end = format::decode_end(payload);
-        d.ended = true;
-        d.end_written = end.written;
-        d.end_dropped = end.dropped;
-        break;
-      }
-      default:
-        break;
-    }
-    offset += format::kChunkHeaderSize + header.length;
-  }
-  EXPECT_EQ(offset, data.size()) << "trailing bytes";
-  return d;
-}
+using testing::count;
+using testing::Decoded;
+using testing::read_trace;
 
 Task<int> leaf(int i) {
   co_await sleep(1ms);
@@ -105,14 +47,6 @@ Task<int> traced_main() {
     sum += 100;
   }
   co_return sum;
-}
-
-std::size_t count(const Decoded& d, probes::EventKind kind) {
-  std::size_t n = 0;
-  for (const auto& e : d.events) {
-    n += e.kind == kind ? 1 : 0;
-  }
-  return n;
 }
 
 TEST(TraceRecording, AKnownProgramGivesTheExpectedEvents) {
@@ -203,7 +137,121 @@ TEST(TraceRecording, TwoLoopThreadsWritingOneTraceGiveTwoTracks) {
   EXPECT_EQ(count(d, probes::EventKind::kTaskCreated), 10u);  // 5 tasks in each loop
 }
 
+Task<int> yielder(int yields) {
+  for (int i = 0; i < yields; ++i) {
+    co_await sleep(0ms);
+  }
+  co_return yields;
+}
+
+Task<int> round_robin(int tasks, int yields) {
+  std::vector<TaskHandle<int>> handles;
+  handles.reserve(static_cast<std::size_t>(tasks));
+  for (int i = 0; i < tasks; ++i) {
+    handles.push_back(spawn(yielder(yields)));
+  }
+  int total = 0;
+  for (const int n : co_await gather(std::move(handles))) {
+    total += n;
+  }
+  co_return total;
+}
+
+// Most of these steps are recorded in one slot without a clock read (probes/event.hpp): the
+// trace must still hold every resume and every end, paired, in time order.
+TEST(TraceRecording, StepsRecordedWithoutTheirOwnClockReadStillPairAndCountExactly) {
+  constexpr int kTasks = 50;
+  constexpr int kYields = 200;
+  const std::string path = testing::trace_file("trace_windows");
+  Options options;
+  options.trace_path = path;
+  EXPECT_EQ(run(round_robin(kTasks, kYields), options), kTasks * kYields);
+
+  const Decoded d = read_trace(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(d.ended);
+  EXPECT_EQ(d.end_written, d.events.size());
+  EXPECT_EQ(d.end_dropped, 0u);
+  std::map<std::uint32_t, int> resumes;
+  std::map<std::uint32_t, int> yields;
+  std::uint32_t open = 0;  // the task whose step is running
+  for (std::size_t i = 0; i < d.events.size(); ++i) {
+    const auto& e = d.events[i];
+    if (i > 0) {
+      ASSERT_GE(e.ticks, d.events[i - 1].ticks) << "event " << i;
+    }
+    if (e.kind == probes::EventKind::kTaskResumed) {
+      ASSERT_EQ(open, 0u) << "a step began inside another, event " << i;
+      open = e.task;
+      ++resumes[e.task];
+    } else if (e.kind == probes::EventKind::kTaskSuspended ||
+               e.kind == probes::EventKind::kTaskFinished) {
+      ASSERT_EQ(open, e.task) << "a step ended that had not begun, event " << i;
+      open = 0;
+      yields[e.task] += e.kind == probes::EventKind::kTaskSuspended &&
+                        e.arg == static_cast<std::uint16_t>(detail::SuspendReason::kYield);
+    }
+  }
+  EXPECT_EQ(open, 0u);
+  int yielders = 0;
+  for (const auto& [task, n] : yields) {
+    if (n == kYields) {
+      ++yielders;
+      EXPECT_EQ(resumes[task], kYields + 1);  // the first step, then one after each yield
+    }
+  }
+  EXPECT_EQ(yielders, kTasks);
+  EXPECT_EQ(count(d, probes::EventKind::kTaskCreated), kTasks + 1u);
+  EXPECT_EQ(count(d, probes::EventKind::kTaskFinished), kTasks + 1u);
+}
+
+Task<int> value(int i) {
+  co_return i;
+}
+
+std::uint32_t g_gather_line = 0;
+std::uint32_t g_vector_line = 0;
+std::uint32_t g_shield_line = 0;
+
+Task<int> gathering_main() {
+  g_gather_line = __LINE__ + 1;
+  auto [a, b] = co_await gather(value(1), value(2));
+  std::vector<Task<int>> more;
+  more.push_back(value(3));
+  more.push_back(value(4));
+  g_vector_line = __LINE__ + 1;
+  const std::vector<int> rest = co_await gather(std::move(more));
+  g_shield_line = __LINE__ + 1;
+  const int c = co_await shield(value(5));
+  co_return a + b + rest[0] + rest[1] + c;
+}
+
+TEST(TraceRecording, GatherAndShieldNameTheCallersLineAsTheSpawnSite) {
+  const std::string path = testing::trace_file("trace_sites");
+  ManualClock clock;
+  Options options;
+  options.clock = &clock;
+  options.trace_path = path;
+  EXPECT_EQ(run(gathering_main(), options), 15);
+
+  const Decoded d = read_trace(path);
+  std::remove(path.c_str());
+  std::multiset<std::uint32_t> lines;
+  for (const auto& e : d.events) {
+    if (e.kind != probes::EventKind::kTaskCreated || e.f[0] == 0) {
+      continue;  // main has no parent
+    }
+    const auto& site = d.locations.at(e.f[2]);
+    EXPECT_NE(d.strings.at(site.file).find("trace_recording_test.cpp"), std::string::npos);
+    EXPECT_EQ(d.strings.at(site.function), "gathering_main");
+    lines.insert(static_cast<std::uint32_t>(site.line));
+  }
+  EXPECT_EQ(lines, (std::multiset<std::uint32_t>{g_gather_line, g_gather_line, g_vector_line,
+                                                 g_vector_line, g_shield_line}));
+}
+
 TEST(TraceRecording, AnUnwritablePathIsAClearError) {
+  const testing::WarningRecorder warnings{WarningKind::kNeverAwaited};  // the refused task
   Options options;
   options.trace_path = "/nonexistent-directory/x.lstrace";
   auto amain = []() -> Task<int> { co_return 1; };

@@ -5,6 +5,8 @@
 #include <loopscope/loopscope.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <initializer_list>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -39,16 +41,15 @@ inline long long now_ms() {
       .count();
 }
 
-// Records every finding reported while it exists.
+// Records the findings reported while it exists: a test that provokes findings on purpose
+// holds one. Without arguments it expects every kind; given kinds, it records those and
+// passes the others on to the previous observer, which in the test suites is the guard
+// that fails a test on an unexpected finding (finding_guard.cpp).
 class WarningRecorder {
  public:
-  WarningRecorder() {
-    detail::reset_reported_sites();  // each test sees its findings, even in one process
-    previous_ = set_warning_observer([this](const Warning& w) {
-      std::lock_guard lock(mutex_);
-      warnings_.push_back(w);
-    });
-  }
+  WarningRecorder() : WarningRecorder(kAllKinds) {}
+  WarningRecorder(std::initializer_list<WarningKind> expected)
+      : WarningRecorder(mask_of(expected)) {}
   WarningRecorder(const WarningRecorder&) = delete;
   WarningRecorder& operator=(const WarningRecorder&) = delete;
   WarningRecorder(WarningRecorder&&) = delete;
@@ -69,6 +70,33 @@ class WarningRecorder {
   }
 
  private:
+  static constexpr std::uint32_t kAllKinds = ~std::uint32_t{0};
+  static constexpr std::uint32_t bit(WarningKind kind) {
+    return std::uint32_t{1} << static_cast<unsigned>(kind);
+  }
+  static constexpr std::uint32_t mask_of(std::initializer_list<WarningKind> kinds) {
+    std::uint32_t mask = 0;
+    for (const WarningKind kind : kinds) {
+      mask |= bit(kind);
+    }
+    return mask;
+  }
+
+  explicit WarningRecorder(std::uint32_t expected_mask) : expected_(expected_mask) {
+    detail::reset_reported_sites();  // each test sees its findings, even in one process
+    previous_ = set_warning_observer([this](const Warning& w) {
+      if ((expected_ & bit(w.kind)) == 0) {
+        if (previous_) {
+          previous_(w);
+        }
+        return;
+      }
+      std::lock_guard lock(mutex_);
+      warnings_.push_back(w);
+    });
+  }
+
+  const std::uint32_t expected_;
   mutable std::mutex mutex_;
   std::vector<Warning> warnings_;
   WarningObserver previous_;

@@ -1,14 +1,17 @@
 // Runs the `loopscope` binary as a user would and checks exit codes, streams and JSON.
+#include "program_trace.hpp"
 #include "synthetic_trace.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <sys/wait.h>
+#include <vector>
 
 namespace loopscope::viewer {
 namespace {
@@ -136,6 +139,99 @@ TEST(Cli, ATruncatedTraceStillReportsWithAWarning) {
   const nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_FALSE(j["trace"]["complete"]);
   EXPECT_EQ(j["events"], testing::kSyntheticEvents);
+}
+
+TEST(Cli, EveryCommandHasHelpNamingItsOptions) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> expected = {
+      {"report --help", {"--json", "--top", "--sort"}},
+      {"export --help", {"--format", "--output", "perfetto", "chrome", "speedscope"}},
+      {"diff --help", {"--threshold", "--json"}},
+      {"--help", {"report", "export", "diff"}}};
+  for (const auto& [args, words] : expected) {
+    const CliResult r = run(args);
+    EXPECT_EQ(r.exit_code, 0) << args;
+    for (const std::string& word : words) {
+      EXPECT_NE(r.out.find(word), std::string::npos) << args << ": " << word;
+    }
+  }
+}
+
+TEST(Cli, UsageErrorsOfExportAndDiffAreOneLineAndExitTwo) {
+  for (const char* args :
+       {"export", "export --format pprof x.lstrace -o y", "export x.lstrace -o y",
+        "export --format chrome x.lstrace", "diff a.lstrace", "diff --threshold -5 a b",
+        "report --sort colour x.lstrace"}) {
+    const CliResult r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << args;
+    EXPECT_EQ(lines(r.err), 1u) << args << ": " << r.err;
+    EXPECT_EQ(r.err.rfind("loopscope: error: ", 0), 0u) << r.err;
+  }
+}
+
+TEST(Cli, ExportOfAMissingOrCorruptTraceFailsAndWritesNothing) {
+  const TempFile out("cli_export_out.json");
+  std::filesystem::remove(out.path());
+  const CliResult missing =
+      run("export --format chrome /nonexistent/x.lstrace -o " + out.path().string());
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(lines(missing.err), 1u) << missing.err;
+  fmt::Bytes bytes = testing::program_trace();
+  bytes[bytes.size() / 2] ^= std::byte{0x40};
+  const TempFile corrupt("cli_export_corrupt.lstrace", bytes);
+  const CliResult bad =
+      run("export -f perfetto " + corrupt.path().string() + " -o " + out.path().string());
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(lines(bad.err), 1u) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(out.path()));
+  EXPECT_FALSE(std::filesystem::exists(out.path().string() + ".tmp"));
+}
+
+TEST(Cli, ExportWritesEachFormat) {
+  const TempFile trace("cli_export.lstrace", testing::program_trace());
+  for (const char* format : {"perfetto", "chrome", "speedscope"}) {
+    const TempFile out(std::string("cli_export.") + format);
+    const CliResult r = run(std::string("export --format ") + format + " " + trace.path().string() +
+                            " -o " + out.path().string());
+    EXPECT_EQ(r.exit_code, 0) << format << ": " << r.err;
+    EXPECT_EQ(r.out + r.err, "") << format;
+    EXPECT_GT(std::filesystem::file_size(out.path()), 500u) << format;
+  }
+}
+
+TEST(Cli, DiffExitStatusIsZeroOneOrTwo) {
+  const TempFile a("cli_diff_a.lstrace", testing::program_trace());
+  const TempFile b("cli_diff_b.lstrace", testing::program_trace({200'000, 2}));
+  EXPECT_EQ(run("diff " + a.path().string() + " " + a.path().string()).exit_code, 0);
+  const CliResult worse = run("diff " + a.path().string() + " " + b.path().string());
+  EXPECT_EQ(worse.exit_code, 1);
+  EXPECT_NE(worse.out.find("Worse"), std::string::npos) << worse.out;
+  EXPECT_EQ(run("diff --threshold 150 " + a.path().string() + " " + b.path().string()).exit_code,
+            0);
+  const CliResult json = run("diff --json " + a.path().string() + " " + b.path().string());
+  EXPECT_EQ(json.exit_code, 1);
+  EXPECT_TRUE(nlohmann::json::parse(json.out)["regressed"]);
+  const CliResult missing = run("diff " + a.path().string() + " /nonexistent.lstrace");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(lines(missing.err), 1u) << missing.err;
+}
+
+TEST(Cli, ReportSortsSitesAndKeepsTheNewJsonFields) {
+  const TempFile trace("cli_sort.lstrace", testing::program_trace());
+  const CliResult text = run("report --sort idle --top 2 " + trace.path().string());
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("Sites by idle time (top 2 of 4)"), std::string::npos) << text.out;
+  const CliResult json = run("report --json --sort name " + trace.path().string());
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const nlohmann::json j = nlohmann::json::parse(json.out);
+  EXPECT_EQ(j["sites"][0]["function"], "(anonymous namespace)::fetch(std::string)");
+  for (const char* field : {"idle_ns", "scheduled_ns", "completed", "failed", "cancelled"}) {
+    EXPECT_TRUE(j["sites"][0].contains(field)) << field;
+  }
+  EXPECT_EQ(j["lag"]["p90_ns"], 60'000);
+  EXPECT_FALSE(j["lag"]["histogram"].empty());
+  EXPECT_FALSE(j["slowest_steps"].empty());
+  EXPECT_FALSE(j["waits"].empty());
+  EXPECT_EQ(j["loops"].size(), 2u);
 }
 
 }  // namespace

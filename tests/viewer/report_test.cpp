@@ -72,11 +72,11 @@ void expect_synthetic_report(const Report& r) {
   EXPECT_EQ(r.warnings[1].function, "");
   EXPECT_EQ(r.warnings[2].kind, "unknown_200");
 
-  ASSERT_EQ(r.suspend_reasons.size(), 3u);
-  EXPECT_EQ(r.suspend_reasons[0].reason, "yield");
-  EXPECT_EQ(r.suspend_reasons[1].reason, "sleep");
-  EXPECT_EQ(r.suspend_reasons[2].reason, "await_task");
-  EXPECT_EQ(r.suspend_reasons[2].count, 1u);
+  ASSERT_EQ(r.waits.size(), 3u);
+  EXPECT_EQ(r.waits[0].reason, "yield");
+  EXPECT_EQ(r.waits[1].reason, "sleep");
+  EXPECT_EQ(r.waits[2].reason, "await_task");
+  EXPECT_EQ(r.waits[2].count, 1u);
 }
 
 TEST(Report, ASyntheticTraceGivesExactCountsAndTimes) {

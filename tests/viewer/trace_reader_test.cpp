@@ -95,6 +95,46 @@ TEST(TraceReader, AFileReadsTheSameAsTheSameBytesInMemoryAndCanBeReadTwice) {
   EXPECT_EQ(a.out.str(), c.out.str());
 }
 
+// Logs the events from their batches, as Log does one by one.
+class BatchLog final : public TraceVisitor {
+ public:
+  std::ostringstream out;
+  std::size_t batches = 0, largest = 0;
+  void on_events(std::uint32_t thread, std::span<const fmt::Record> events) override {
+    ++batches;
+    largest = std::max(largest, events.size());
+    for (const fmt::Record& r : events) {
+      out << "event " << thread << " " << r.ticks << " " << static_cast<int>(r.kind) << " "
+          << r.task << " " << r.arg << " " << r.f[0] << " " << r.f[1] << " " << r.f[2] << "\n";
+    }
+  }
+};
+
+TEST(TraceReader, EventsArriveInBatchesOfOneThreadInTheirOrder) {
+  fmt::Bytes bytes = synthetic_trace(false, false);
+  std::vector<fmt::Record> events;
+  for (std::uint32_t i = 0; i < 1000; ++i) {
+    events.push_back({1'000'000 + i * 10ull, probes::EventKind::kTaskResumed, i % 7, 0, {}});
+  }
+  fmt::append_events(bytes, 1, events);
+  TraceReader reader{std::span<const std::byte>(bytes)};
+  Log one_by_one;
+  BatchLog batched;
+  reader.read(one_by_one);
+  const ReadResult result = reader.read(batched);
+  EXPECT_EQ(result.events, testing::kSyntheticEvents + events.size());
+  EXPECT_LE(batched.largest, TraceReader::kEventBatch);
+  EXPECT_GE(batched.batches, events.size() / TraceReader::kEventBatch);
+  std::string expected;
+  std::istringstream lines(one_by_one.out.str());
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("event ")) {
+      expected += line + "\n";
+    }
+  }
+  EXPECT_EQ(batched.out.str(), expected);
+}
+
 // Counts what a big trace holds without keeping it.
 class Tally final : public TraceVisitor {
  public:

@@ -1,7 +1,7 @@
-// The `loopscope` command: reads `.lstrace` files. Exit codes: 0 success (a trace cut short
-// still reports, with a warning on stderr), 1 an unreadable or corrupt trace, 2 a usage error.
+// The `loopscope` command: parses the command line and hands over to the subcommands in
+// viewer/src/commands.cpp. Exit codes are documented in loopscope/viewer/commands.hpp.
+#include <loopscope/viewer/commands.hpp>
 #include <loopscope/viewer/report.hpp>
-#include <loopscope/viewer/trace_reader.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -10,58 +10,72 @@
 #include <iostream>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 namespace {
 
 namespace viewer = loopscope::viewer;
 
-constexpr int kCorrupt = 1;
-constexpr int kUsage = 2;
+// Colours only on a terminal, and never with NO_COLOR set (https://no-color.org).
+bool color_stdout() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): one thread, nothing sets the environment.
+  return ::isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
+}
 
-struct ReportArgs {
-  std::string file;
-  bool json = false;
-  std::size_t top = 20;
-};
+CLI::App* add_report(CLI::App& app, viewer::ReportCommand& args) {
+  CLI::App* cmd = app.add_subcommand(
+      "report", "Explain a trace: loops, tasks by site, slowest steps, warnings, lag, waits.");
+  cmd->add_option("FILE", args.file, "the trace file (.lstrace)")->required();
+  cmd->add_flag("--json", args.json, "print one JSON object instead of text");
+  cmd->add_option("--top", args.top, "how many sites and slow steps the text report lists")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  std::vector<std::string> keys(viewer::kSiteSortKeys.begin(), viewer::kSiteSortKeys.end());
+  cmd->add_option("--sort", args.sort, "order of the sites table")
+      ->check(CLI::IsMember(keys))
+      ->capture_default_str();
+  return cmd;
+}
 
-int run_report(const ReportArgs& args) {
-  try {
-    viewer::TraceReader reader(args.file);
-    const viewer::Report report = viewer::analyze(reader);
-    if (report.truncation) {
-      std::cerr << "loopscope: warning: " << args.file << ": " << report.truncation->reason
-                << " (at byte " << report.truncation->offset
-                << "); the report covers what was written before\n";
-    }
-    if (args.json) {
-      viewer::render_json(report, std::cout);
-    } else {
-      // NOLINTNEXTLINE(concurrency-mt-unsafe): one thread, nothing sets the environment.
-      const bool color = ::isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
-      viewer::render_text(report, std::cout, {.top = args.top, .color = color});
-    }
-    std::cout.flush();
-    return 0;
-  } catch (const std::exception& e) {
-    std::cerr << "loopscope: error: " << args.file << ": " << e.what() << "\n";
-    return kCorrupt;
-  }
+CLI::App* add_export(CLI::App& app, viewer::ExportCommand& args, std::string& format) {
+  CLI::App* cmd = app.add_subcommand(
+      "export", "Convert a trace for Perfetto (ui.perfetto.dev), chrome://tracing or speedscope.");
+  const std::vector<std::string> formats(viewer::kExportFormatNames.begin(),
+                                         viewer::kExportFormatNames.end());
+  cmd->add_option("-f,--format", format, "perfetto, chrome or speedscope")
+      ->required()
+      ->check(CLI::IsMember(formats));
+  cmd->add_option("FILE", args.file, "the trace file (.lstrace)")->required();
+  cmd->add_option("-o,--output", args.output, "the file to write (replaced only on success)")
+      ->required();
+  return cmd;
+}
+
+CLI::App* add_diff(CLI::App& app, viewer::DiffCommand& args) {
+  CLI::App* cmd = app.add_subcommand(
+      "diff", "Compare two traces by site; exit status 0: nothing worse, 1: worse, 2: error.");
+  cmd->add_option("A", args.before, "the first (baseline) trace")->required();
+  cmd->add_option("B", args.after, "the second trace")->required();
+  cmd->add_option("--threshold", args.threshold_pct,
+                  "percent a value may grow before it counts as worse")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--json", args.json, "print one JSON object instead of text");
+  return cmd;
 }
 
 int run(int argc, char** argv) {
-  CLI::App app{"Reads loopscope traces (.lstrace) and reports on them.", "loopscope"};
+  CLI::App app{"Reads loopscope traces (.lstrace): reports, exports and compares them.",
+               "loopscope"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "loopscope 0.1.0");
-
-  ReportArgs report_args;
-  CLI::App* report = app.add_subcommand(
-      "report", "Summarize a trace: tasks, sites by busy time, loops, warnings, lag.");
-  report->add_option("FILE", report_args.file, "the trace file")->required();
-  report->add_flag("--json", report_args.json, "print one JSON object instead of text");
-  report->add_option("--top", report_args.top, "how many sites the text report lists")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-
+  viewer::ReportCommand report_args;
+  viewer::ExportCommand export_args;
+  viewer::DiffCommand diff_args;
+  std::string format;
+  const CLI::App* report = add_report(app, report_args);
+  const CLI::App* exporter = add_export(app, export_args, format);
+  const CLI::App* diff = add_diff(app, diff_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -69,12 +83,21 @@ int run(int argc, char** argv) {
       return app.exit(e);  // --help, --version
     }
     std::cerr << "loopscope: error: " << e.what() << " (try --help)\n";
-    return kUsage;
+    return viewer::kExitUsage;
   }
   if (report->parsed()) {
-    return run_report(report_args);
+    report_args.color = color_stdout();
+    return viewer::run_report(report_args, std::cout, std::cerr);
   }
-  return kUsage;
+  if (exporter->parsed()) {
+    export_args.format = *viewer::parse_export_format(format);  // checked by IsMember
+    return viewer::run_export(export_args, std::cerr);
+  }
+  if (diff->parsed()) {
+    diff_args.color = color_stdout();
+    return viewer::run_diff(diff_args, std::cout, std::cerr);
+  }
+  return viewer::kExitUsage;
 }
 
 }  // namespace
@@ -84,6 +107,6 @@ int main(int argc, char** argv) {
     return run(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "loopscope: error: " << e.what() << "\n";
-    return kCorrupt;
+    return viewer::kExitFailure;
   }
 }

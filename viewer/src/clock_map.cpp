@@ -28,6 +28,7 @@ void ClockMap::add(probes::ClockSync point) {
     unsorted_ = true;
   }
   points_.push_back(point);
+  hint_slope_.reset();
 }
 
 void ClockMap::sort() const {
@@ -40,6 +41,8 @@ void ClockMap::sort() const {
                                 [](const auto& a, const auto& b) { return a.ticks == b.ticks; });
   points_.erase(last, points_.end());
   unsorted_ = false;
+  hint_ = 0;
+  hint_slope_.reset();
 }
 
 bool ClockMap::calibrated() const noexcept {
@@ -59,18 +62,29 @@ std::uint64_t ClockMap::to_ns(std::uint64_t ticks) const noexcept {
     return clamp_ns(static_cast<long double>(points_[0].monotonic_ns) +
                     (static_cast<long double>(ticks) - static_cast<long double>(points_[0].ticks)));
   }
-  const auto upper =
-      std::upper_bound(points_.begin(), points_.end(), ticks,
-                       [](std::uint64_t t, const probes::ClockSync& p) { return t < p.ticks; });
-  std::size_t i = static_cast<std::size_t>(upper - points_.begin());
-  i = std::clamp<std::size_t>(i, 1, points_.size() - 1);
+  // Consecutive conversions (a streaming export's) mostly fall in the segment of the previous
+  // one: it is tried first, with its slope kept, before a binary search.
+  const std::size_t n = points_.size();
+  std::size_t i = hint_;
+  const bool in_hint = i >= 1 && i < n && (i == 1 || ticks >= points_[i - 1].ticks) &&
+                       (i == n - 1 || ticks < points_[i].ticks);
+  if (!in_hint) {
+    const auto upper =
+        std::upper_bound(points_.begin(), points_.end(), ticks,
+                         [](std::uint64_t t, const probes::ClockSync& p) { return t < p.ticks; });
+    i = std::clamp<std::size_t>(static_cast<std::size_t>(upper - points_.begin()), 1, n - 1);
+  }
   const probes::ClockSync& a = points_[i - 1];
-  const probes::ClockSync& b = points_[i];
-  const long double slope =
-      (static_cast<long double>(b.monotonic_ns) - static_cast<long double>(a.monotonic_ns)) /
-      (static_cast<long double>(b.ticks) - static_cast<long double>(a.ticks));
+  if (!in_hint || !hint_slope_) {
+    const probes::ClockSync& b = points_[i];
+    hint_slope_ =
+        (static_cast<long double>(b.monotonic_ns) - static_cast<long double>(a.monotonic_ns)) /
+        (static_cast<long double>(b.ticks) - static_cast<long double>(a.ticks));
+    hint_ = i;
+  }
   return clamp_ns(static_cast<long double>(a.monotonic_ns) +
-                  (static_cast<long double>(ticks) - static_cast<long double>(a.ticks)) * slope);
+                  (static_cast<long double>(ticks) - static_cast<long double>(a.ticks)) *
+                      *hint_slope_);
 }
 
 double ClockMap::ns_per_tick() const noexcept {

@@ -2,6 +2,7 @@
 // (scripts and CI read them), in a fixed order.
 #include <loopscope/viewer/report.hpp>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 namespace loopscope::viewer {
@@ -40,18 +41,65 @@ Json sites_json(const Report& r) {
                          {"busy_ns", s.busy_ns},
                          {"max_step_ns", s.max_step_ns},
                          {"p50_step_ns", s.p50_step_ns},
-                         {"p99_step_ns", s.p99_step_ns}});
+                         {"p99_step_ns", s.p99_step_ns},
+                         {"idle_ns", s.idle_ns},
+                         {"scheduled_ns", s.scheduled_ns},
+                         {"completed", s.completed},
+                         {"failed", s.failed},
+                         {"cancelled", s.cancelled}});
   }
   return sites;
+}
+
+Json frames_json(const std::vector<Frame>& stack) {
+  Json frames = Json::array();
+  for (const Frame& f : stack) {
+    frames.push_back(frame_json(f));
+  }
+  return frames;
+}
+
+Json slowest_json(const Report& r) {
+  Json steps = Json::array();
+  for (const SlowStep& s : r.slowest) {
+    steps.push_back(Json{{"task", s.task},
+                         {"thread", s.thread},
+                         {"function", s.function},
+                         {"file", s.file},
+                         {"line", s.line},
+                         {"spawned_in", s.spawned_in},
+                         {"start_ns", s.start_ns},
+                         {"duration_ns", s.duration_ns},
+                         {"stack_kind", s.stack_kind},
+                         {"stack", frames_json(s.stack)}});
+  }
+  return steps;
+}
+
+Json lag_json(const LagStats& lag) {
+  Json histogram = Json::array();
+  for (const LagBucket& b : lag.histogram) {
+    histogram.push_back(Json{{"lo_ns", b.lo_ns},
+                             {"hi_ns", b.hi_ns == 0 ? Json(nullptr) : Json(b.hi_ns)},
+                             {"count", b.count}});
+  }
+  return Json{{"samples", lag.samples}, {"p50_ns", lag.p50_ns}, {"p90_ns", lag.p90_ns},
+              {"p99_ns", lag.p99_ns},   {"max_ns", lag.max_ns}, {"histogram", histogram}};
+}
+
+Json waits_json(const Report& r) {
+  Json waits = Json::array();
+  for (const WaitStats& w : r.waits) {
+    waits.push_back(Json{
+        {"reason", w.reason}, {"count", w.count}, {"total_ns", w.total_ns}, {"max_ns", w.max_ns}});
+  }
+  return waits;
 }
 
 Json warnings_json(const Report& r) {
   Json warnings = Json::array();
   for (const WarningEntry& w : r.warnings) {
-    Json frames = Json::array();
-    for (const Frame& f : w.frames) {
-      frames.push_back(frame_json(f));
-    }
+    Json frames = frames_json(w.frames);
     warnings.push_back(Json{{"kind", w.kind},
                             {"message", w.message},
                             {"function", w.function},
@@ -81,9 +129,9 @@ Json loops_json(const Report& r) {
 }  // namespace
 
 void render_json(const Report& r, std::ostream& out) {
-  Json reasons = Json::object();
-  for (const ReasonCount& c : r.suspend_reasons) {
-    reasons[c.reason] = c.count;
+  Json reasons = Json::object();  // the counts alone, kept for scripts written against it
+  for (const WaitStats& w : r.waits) {
+    reasons[w.reason] = w.count;
   }
   const Json j{
       {"trace", trace_json(r)},
@@ -93,14 +141,16 @@ void render_json(const Report& r, std::ostream& out) {
                      {"cancelled", r.tasks.cancelled}}},
       {"events", r.events},
       {"dropped", r.dropped},
+      {"threads", r.threads},
+      // Two decimals: more would be noise, and would make the JSON vary between platforms.
+      {"utilization_pct", std::round(utilization_percent(r) * 100.0) / 100.0},
       {"sites", sites_json(r)},
+      {"slowest_steps", slowest_json(r)},
       {"warnings", warnings_json(r)},
       {"warnings_omitted", r.warnings_omitted},
-      {"lag", Json{{"samples", r.lag.samples},
-                   {"p50_ns", r.lag.p50_ns},
-                   {"p99_ns", r.lag.p99_ns},
-                   {"max_ns", r.lag.max_ns}}},
+      {"lag", lag_json(r.lag)},
       {"loops", loops_json(r)},
+      {"waits", waits_json(r)},
       {"suspend_reasons", std::move(reasons)},
   };
   // Invalid UTF-8 in a symbol or message must not make the report fail.

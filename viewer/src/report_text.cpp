@@ -1,119 +1,41 @@
 // The terminal rendering of a Report: an overview, then one section per topic, each skipped
-// when it has nothing to say.
-#include <loopscope/viewer/report.hpp>
+// when it has nothing to say. The lag histogram and the waits are in report_text_lag.cpp.
+#include "report_text.hpp"
+
+#include "text_format.hpp"
 
 #include <algorithm>
-#include <array>
-#include <cstdio>
-#include <ctime>
-#include <string>
 
-namespace loopscope::viewer {
+namespace loopscope::viewer::detail {
 
 namespace {
 
-struct Style {
-  bool on;
-  [[nodiscard]] std::string wrap(std::string_view code, std::string_view text) const {
-    if (!on) {
-      return std::string(text);
-    }
-    return "\033[" + std::string(code) + "m" + std::string(text) + "\033[0m";
-  }
-  [[nodiscard]] std::string bold(std::string_view t) const { return wrap("1", t); }
-  [[nodiscard]] std::string dim(std::string_view t) const { return wrap("2", t); }
-  [[nodiscard]] std::string warn(std::string_view t) const { return wrap("33", t); }
-  [[nodiscard]] std::string bad(std::string_view t) const { return wrap("31", t); }
-};
-
-std::string format(const char* fmt, auto... args) {
-  std::array<char, 256> buf{};
-  const int n = std::snprintf(buf.data(), buf.size(), fmt, args...);
-  return {buf.data(), static_cast<std::size_t>(std::clamp(n, 0, 255))};
+std::string percent(std::uint64_t part, std::uint64_t whole) {
+  return whole == 0
+             ? std::string("-")
+             : format("%.1f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
-std::string duration(std::uint64_t ns) {
-  const auto v = static_cast<double>(ns);
-  if (ns < 1'000) {
-    return format("%llu ns", static_cast<unsigned long long>(ns));
+void utilization(const Report& r, std::ostream& out) {
+  std::uint64_t busy = 0, idle = 0;
+  for (const LoopStats& l : r.loops) {
+    busy += l.busy_ns;
+    idle += l.idle_ns;
   }
-  if (ns < 1'000'000) {
-    return format("%.2f us", v / 1e3);
+  out << "  threads   " << r.threads << (r.threads == 1 ? " thread, " : " threads, ")
+      << r.loops.size() << (r.loops.size() == 1 ? " loop" : " loops");
+  if (!r.loops.empty()) {
+    out << ", utilization " << format("%.1f%%", utilization_percent(r)) << " (busy "
+        << duration(busy) << ", idle " << duration(idle) << ")";
   }
-  if (ns < 1'000'000'000) {
-    return format("%.2f ms", v / 1e6);
-  }
-  return format("%.3f s", v / 1e9);
-}
-
-std::string count(std::uint64_t n) {
-  const std::string digits = std::to_string(n);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i != 0 && (digits.size() - i) % 3 == 0) {
-      out += ',';
-    }
-    out += digits[i];
-  }
-  return out;
-}
-
-std::string wall_clock(std::uint64_t unix_ns) {
-  const auto seconds = static_cast<std::time_t>(unix_ns / 1'000'000'000u);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  std::array<char, 32> buf{};
-  std::strftime(buf.data(), buf.size(), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf.data();
-}
-
-// The end of `s` is a bracketed group opened by `open`: the index of its opening bracket.
-std::size_t group_start(std::string_view s, char open, char close) {
-  int depth = 0;
-  for (std::size_t i = s.size(); i-- > 0;) {
-    depth += s[i] == close ? 1 : s[i] == open ? -1 : 0;
-    if (depth == 0) {
-      return i;
-    }
-  }
-  return std::string_view::npos;
-}
-
-// A demangled signature shortened for a terminal: no " [with T = ...]", no parameter list,
-// no return type. "(anonymous namespace)::fetch(fetch(std::string)::Frame*)" -> "(anonymous
-// namespace)::fetch". The JSON keeps the full name.
-std::string short_name(std::string_view name) {
-  if (const auto with = name.find(" [with "); with != std::string_view::npos) {
-    name = name.substr(0, with);
-  }
-  if (name.ends_with(')')) {
-    const std::size_t open = group_start(name, '(', ')');
-    if (open != std::string_view::npos && open > 0) {
-      name = name.substr(0, open);
-    }
-  }
-  int depth = 0;
-  for (std::size_t i = name.size(); i-- > 0;) {
-    depth += name[i] == '>' || name[i] == ')' ? 1 : name[i] == '<' || name[i] == '(' ? -1 : 0;
-    if (depth == 0 && name[i] == ' ' && (i == 0 || name[i - 1] != ',')) {
-      return std::string(name.substr(i + 1));
-    }
-  }
-  return std::string(name);
-}
-
-std::string where(const std::string& function, const std::string& file, std::uint64_t line) {
-  std::string s = function.empty() ? "<unknown>" : short_name(function);
-  if (!file.empty()) {
-    s += " (" + file + (line != 0 ? ":" + std::to_string(line) : "") + ")";
-  }
-  return s;
+  out << "\n";
 }
 
 void overview(const Report& r, std::ostream& out, const Style& st) {
   out << st.bold("loopscope report") << "\n";
   out << "  trace     pid " << r.pid << ", started " << wall_clock(r.start_unix_ns) << ", "
       << duration(r.duration_ns) << ", tick source " << r.tick_source << "\n";
+  utilization(r, out);
   out << "  tasks     " << count(r.tasks.created) << " created, " << count(r.tasks.completed)
       << " completed, " << count(r.tasks.failed) << " failed, " << count(r.tasks.cancelled)
       << " cancelled\n";
@@ -137,37 +59,91 @@ void loops(const Report& r, std::ostream& out, const Style& st) {
                        "iterations"))
       << "\n";
   for (const LoopStats& l : r.loops) {
-    const std::uint64_t total = l.busy_ns + l.idle_ns;
-    const double util =
-        total == 0 ? 0.0 : 100.0 * static_cast<double>(l.busy_ns) / static_cast<double>(total);
-    out << format("  %-8u %-16s %12s %12s %6.1f%% %11s", l.thread, l.name.c_str(),
-                  duration(l.busy_ns).c_str(), duration(l.idle_ns).c_str(), util,
-                  count(l.iterations).c_str())
+    out << format("  %-8u %-16s %12s %12s %7s %11s", l.thread, l.name.c_str(),
+                  duration(l.busy_ns).c_str(), duration(l.idle_ns).c_str(),
+                  percent(l.busy_ns, l.busy_ns + l.idle_ns).c_str(), count(l.iterations).c_str())
         << "\n";
   }
 }
 
-void sites(const Report& r, std::ostream& out, const Style& st, std::size_t top) {
+std::string sort_title(std::string_view key) {
+  if (key == "busy") {
+    return "busy time";
+  }
+  if (key == "max" || key == "p99") {
+    return std::string(key) + " step";
+  }
+  if (key == "scheduled") {
+    return "scheduled wait";
+  }
+  if (key == "idle") {
+    return "idle time";
+  }
+  return std::string(key);
+}
+
+void site_row(const SiteStats& s, std::ostream& out, const Style& st) {
+  out << format("  %7s %8s %10s %10s %10s %9s %9s %9s %5s %5s  ", count(s.tasks).c_str(),
+                count(s.resumes).c_str(), duration(s.busy_ns).c_str(), duration(s.idle_ns).c_str(),
+                duration(s.scheduled_ns).c_str(), duration(s.p50_step_ns).c_str(),
+                duration(s.p99_step_ns).c_str(), duration(s.max_step_ns).c_str(),
+                count(s.failed).c_str(), count(s.cancelled).c_str())
+      << st.bold(short_name(s.function));
+  if (!s.file.empty() || !s.spawned_in.empty()) {
+    out << st.dim("  <- " + where(s.spawned_in, s.file, s.line));
+  }
+  out << "\n";
+}
+
+void sites(const Report& r, std::ostream& out, const Style& st, const TextOptions& options) {
   if (r.sites.empty()) {
     return;
   }
-  const std::size_t shown = std::min(top, r.sites.size());
+  const std::size_t shown = std::min(options.top, r.sites.size());
   out << "\n"
-      << st.bold("Sites by busy time") << st.dim(format(" (top %zu of %zu)", shown, r.sites.size()))
-      << "\n";
-  out << st.dim(format("  %11s %11s %11s %11s %9s %9s  %s", "busy", "max step", "p50 step",
-                       "p99 step", "tasks", "resumes", "coroutine  <- spawned at"))
+      << st.bold("Sites by " + sort_title(options.sort))
+      << st.dim(format(" (top %zu of %zu)", shown, r.sites.size())) << "\n";
+  out << st.dim(format("  %7s %8s %10s %10s %10s %9s %9s %9s %5s %5s  %s", "tasks", "resumes",
+                       "busy", "idle", "sched", "p50 step", "p99 step", "max step", "fail", "canc",
+                       "coroutine  <- spawned at"))
       << "\n";
   for (std::size_t i = 0; i < shown; ++i) {
-    const SiteStats& s = r.sites[i];
-    out << format("  %11s %11s %11s %11s %9s %9s  ", duration(s.busy_ns).c_str(),
-                  duration(s.max_step_ns).c_str(), duration(s.p50_step_ns).c_str(),
-                  duration(s.p99_step_ns).c_str(), count(s.tasks).c_str(), count(s.resumes).c_str())
+    site_row(r.sites[i], out, st);
+  }
+  out << st.dim(
+             "  idle: suspended, waiting for something; sched: ready to run, waiting for the loop")
+      << "\n";
+}
+
+void frames(const std::vector<Frame>& stack, std::ostream& out, std::string_view indent) {
+  for (const Frame& f : stack) {
+    out << indent << "at " << where(f.function, f.file, f.line) << "\n";
+  }
+}
+
+void slowest(const Report& r, std::ostream& out, const Style& st, std::size_t top) {
+  if (r.slowest.empty()) {
+    return;
+  }
+  const std::size_t shown = std::min(top, r.slowest.size());
+  out << "\n" << st.bold("Slowest steps") << st.dim(format(" (top %zu)", shown)) << "\n";
+  out << st.dim(format("  %10s %12s %7s %10s  %s", "duration", "at", "thread", "task",
+                       "coroutine  <- spawned at"))
+      << "\n";
+  for (std::size_t i = 0; i < shown; ++i) {
+    const SlowStep& s = r.slowest[i];
+    out << format("  %10s %12s %7u %10llu  ", duration(s.duration_ns).c_str(),
+                  ("+" + duration(s.start_ns)).c_str(), s.thread,
+                  static_cast<unsigned long long>(s.task))
         << st.bold(short_name(s.function));
     if (!s.file.empty() || !s.spawned_in.empty()) {
       out << st.dim("  <- " + where(s.spawned_in, s.file, s.line));
     }
     out << "\n";
+    if (!s.stack_kind.empty()) {
+      out << "      " << st.warn(s.stack_kind) << " stack:\n";
+      frames(s.stack, out, "        ");
+    }
   }
 }
 
@@ -177,41 +153,32 @@ void warnings(const Report& r, std::ostream& out, const Style& st) {
   }
   out << "\n" << st.bold("Warnings") << format(" (%zu)", r.warnings.size()) << "\n";
   for (const WarningEntry& w : r.warnings) {
-    out << "  " << st.warn(w.kind) << ": " << w.message << "\n";
-    for (const Frame& f : w.frames) {
-      out << "      at " << where(f.function, f.file, f.line) << "\n";
-    }
+    out << "  " << st.warn(w.kind) << ": " << w.message
+        << st.dim(format("  [+%s, thread %u, task %llu]", duration(w.time_ns).c_str(), w.thread,
+                         static_cast<unsigned long long>(w.task)))
+        << "\n";
+    frames(w.frames, out, "      ");
   }
   if (r.warnings_omitted != 0) {
     out << "  ... and " << count(r.warnings_omitted) << " more\n";
   }
 }
 
-void lag_and_reasons(const Report& r, std::ostream& out, const Style& st) {
-  if (r.lag.samples != 0) {
-    out << "\n"
-        << st.bold("Loop lag") << "  " << count(r.lag.samples) << " samples, p50 "
-        << duration(r.lag.p50_ns) << ", p99 " << duration(r.lag.p99_ns) << ", max "
-        << duration(r.lag.max_ns) << "\n";
-  }
-  if (r.suspend_reasons.empty()) {
-    return;
-  }
-  out << "\n" << st.bold("What tasks waited on") << "\n";
-  for (const ReasonCount& c : r.suspend_reasons) {
-    out << format("  %-16s %12s", c.reason.c_str(), count(c.count).c_str()) << "\n";
-  }
-}
-
 }  // namespace
 
+}  // namespace loopscope::viewer::detail
+
+namespace loopscope::viewer {
+
 void render_text(const Report& report, std::ostream& out, const TextOptions& options) {
-  const Style st{options.color};
-  overview(report, out, st);
-  loops(report, out, st);
-  sites(report, out, st, options.top);
-  warnings(report, out, st);
-  lag_and_reasons(report, out, st);
+  const detail::Style st{options.color};
+  detail::overview(report, out, st);
+  detail::loops(report, out, st);
+  detail::sites(report, out, st, options);
+  detail::slowest(report, out, st, options.top);
+  detail::warnings(report, out, st);
+  detail::render_lag(report, out, st);
+  detail::render_waits(report, out, st);
 }
 
 }  // namespace loopscope::viewer

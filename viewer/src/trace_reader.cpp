@@ -227,16 +227,9 @@ void TraceReader::read_chunk(const format::ChunkHeader& header, std::span<const 
         format::decode_locations(payload,
                                  [&](const format::Location& loc) { visitor.on_location(loc); });
         break;
-      case ChunkType::kEvents: {
-        std::uint32_t thread = 0;
-        std::uint64_t n = 0;
-        format::decode_events(payload, thread, [&](const format::Record& r) {
-          visitor.on_event(thread, r);
-          ++n;
-        });
-        result.events += n;
+      case ChunkType::kEvents:
+        read_events(payload, visitor, result);
         break;
-      }
       case ChunkType::kDrops:
         visitor.on_drops(format::decode_drops(payload));
         break;
@@ -257,6 +250,18 @@ void TraceReader::read_chunk(const format::ChunkHeader& header, std::span<const 
   } catch (const format::FormatError& e) {
     throw chunk_error(chunk_index_, offset, header.type,
                       std::string(e.what()) + " (payload byte " + std::to_string(e.offset()) + ")");
+  }
+}
+
+// Decodes into one reusable buffer and hands it over a batch at a time: no allocation and
+// one virtual call per batch, not per event.
+void TraceReader::read_events(std::span<const std::byte> payload, TraceVisitor& visitor,
+                              ReadResult& result) {
+  format::EventDecoder decoder(payload);
+  event_batch_.resize(kEventBatch);
+  while (const std::size_t n = decoder.next(event_batch_)) {
+    visitor.on_events(decoder.thread(), std::span<const format::Record>(event_batch_).first(n));
+    result.events += n;
   }
 }
 

@@ -14,15 +14,22 @@
 // runs the destructors of its locals: put cleanup in RAII objects (C++ cannot await in a
 // destructor, so there is no asynchronous `finally`).
 //
+// A timeout around next() (`co_await ls::timeout(1s, gen.next())`) cancels the body where it
+// waits, which ends it: every later next() returns std::nullopt, as if the stream were over.
+// Debug mode reports it (generator_closed_by_cancellation) when the consumer asks for more,
+// or drops the generator while carrying on. Put the timeout inside the generator instead.
+//
 // Thread-safety: one consumer at a time; next() while another next() runs throws Error.
 #pragma once
 
 #include <loopscope/detail/frame_allocator.hpp>
 #include <loopscope/detail/promise.hpp>
 #include <loopscope/errors.hpp>
+#include <loopscope/outcome.hpp>
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -35,6 +42,13 @@ class [[nodiscard]] AsyncGenerator {
  public:
   class promise_type {
    public:
+    // Always inlined into the ramp, as Task's promise: see detail::note_coroutine_created().
+    [[gnu::always_inline]] promise_type() noexcept {
+      if (detail::t_debug_state != nullptr) [[unlikely]] {
+        debug_id_ = detail::note_coroutine_created(
+            reinterpret_cast<std::uintptr_t>(__builtin_return_address(0)));
+      }
+    }
     static void* operator new(std::size_t size) { return detail::allocate_frame(size); }
     static void operator delete(void* frame, std::size_t size) noexcept {
       detail::deallocate_frame(frame, size);
@@ -62,7 +76,12 @@ class [[nodiscard]] AsyncGenerator {
       return {};
     }
     void return_void() noexcept {}
-    void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+    void unhandled_exception() noexcept {
+      exception_ = std::current_exception();
+      if (debug_id_ != 0) [[unlikely]] {
+        closed_by_cancellation_ = detail::is_cancellation(exception_);
+      }
+    }
 
    private:
     friend class AsyncGenerator;
@@ -71,6 +90,10 @@ class [[nodiscard]] AsyncGenerator {
     std::exception_ptr exception_;
     bool finished_ = false;
     bool running_ = false;
+    // Debug mode: the creation stack, and whether the body ended with CancelledError (its
+    // consumer's next() was cancelled, or timed out) while the consumer may still want more.
+    bool closed_by_cancellation_ = false;
+    std::uint32_t debug_id_ = 0;
   };
   using Handle = std::coroutine_handle<promise_type>;
 
@@ -93,7 +116,18 @@ class [[nodiscard]] AsyncGenerator {
   class NextAwaiter {
    public:
     explicit NextAwaiter(Handle h) noexcept : h_(h) {}
-    [[nodiscard]] bool await_ready() const noexcept { return !h_ || h_.promise().finished_; }
+    [[nodiscard]] bool await_ready() const noexcept {
+      if (!h_) {
+        return true;
+      }
+      promise_type& p = h_.promise();
+      if (p.closed_by_cancellation_) [[unlikely]] {
+        // The consumer asks for more after a cancellation closed the stream: it gets nothing.
+        p.closed_by_cancellation_ = false;
+        detail::note_generator_closed(h_, p.debug_id_, true);
+      }
+      return p.finished_;
+    }
     void await_suspend(std::coroutine_handle<> consumer) {
       promise_type& p = h_.promise();
       if (p.running_) {
@@ -131,6 +165,9 @@ class [[nodiscard]] AsyncGenerator {
     if (h_ && h_.promise().running_) {
       throw Error("AsyncGenerator::aclose() while next() is in progress");
     }
+    if (h_) {
+      h_.promise().closed_by_cancellation_ = false;  // the consumer is done with the stream
+    }
     destroy();
     return {};
   }
@@ -141,6 +178,9 @@ class [[nodiscard]] AsyncGenerator {
  private:
   void destroy() noexcept {
     if (h_) {
+      if (h_.promise().closed_by_cancellation_) [[unlikely]] {
+        detail::note_generator_closed(h_, h_.promise().debug_id_, false);
+      }
       h_.destroy();
       h_ = nullptr;
     }

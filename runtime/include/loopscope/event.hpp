@@ -9,8 +9,8 @@
 // order they started waiting. A waiter cancelled while waiting leaves the queue at once and
 // throws CancelledError.
 //
-// Thread-safety: loop thread only. From another thread, use
-// loop.call_soon_threadsafe([&] { event.set(); }).
+// Thread-safety: loop thread only (set() with waiters throws Error from another thread).
+// From another thread, use loop.call_soon_threadsafe([&] { event.set(); }).
 #pragma once
 
 #include <loopscope/detail/intrusive_list.hpp>
@@ -30,8 +30,9 @@ class Event {
   ~Event() = default;
 
   [[nodiscard]] bool is_set() const noexcept { return set_; }
-  // Sets the flag and wakes every waiter.
-  void set() noexcept;
+  // Sets the flag and wakes every waiter. Throws Error if there are waiters and the calling
+  // thread is not their loop's.
+  void set();
   void clear() noexcept { set_ = false; }
 
   class WaitAwaiter : detail::WaitNode, public detail::ListNode<WaitAwaiter> {

@@ -7,6 +7,9 @@
 //
 // Arguments may be Tasks (spawned by gather) or TaskHandles of running tasks. A Task<void>
 // contributes std::monostate to a tuple; gather over a vector of Task<void> returns void.
+// The tasks gather spawns name the caller's line as their spawn site in traces and reports
+// (up to eight awaitables; a longer list names gather.hpp, as a variadic call cannot take a
+// defaulted SourceLocation after its arguments).
 //
 // gather: the first failure (an exception, or a child's cancellation) cancels the other
 // tasks; once they have all finished it is rethrown. gather_settled never throws for a
@@ -17,6 +20,7 @@
 #include <loopscope/detail/promise.hpp>
 #include <loopscope/detail/wait_set.hpp>
 #include <loopscope/outcome.hpp>
+#include <loopscope/source_location.hpp>
 #include <loopscope/task.hpp>
 #include <loopscope/task_handle.hpp>
 
@@ -55,11 +59,11 @@ template <class T>
 using tuple_value_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
 template <class T>
-TaskHandle<T> to_handle(Task<T> task) {
-  return spawn(std::move(task));
+TaskHandle<T> to_handle(Task<T> task, const SourceLocation& site) {
+  return spawn(std::move(task), site);
 }
 template <class T>
-TaskHandle<T> to_handle(TaskHandle<T> handle) {
+TaskHandle<T> to_handle(TaskHandle<T> handle, const SourceLocation& /*site*/) {
   return handle;
 }
 
@@ -102,11 +106,11 @@ std::vector<PromiseBase*> promises_of(const std::vector<TaskHandle<T>>& handles)
 }
 
 template <class T>
-std::vector<TaskHandle<T>> spawn_all(std::vector<Task<T>> tasks) {
+std::vector<TaskHandle<T>> spawn_all(std::vector<Task<T>> tasks, const SourceLocation& site) {
   std::vector<TaskHandle<T>> handles;
   handles.reserve(tasks.size());
   for (auto& t : tasks) {
-    handles.push_back(spawn(std::move(t)));
+    handles.push_back(spawn(std::move(t), site));
   }
   return handles;
 }
@@ -128,16 +132,74 @@ Task<std::tuple<Outcome<typename Hs::value_type>...>> settle_handles(Hs... handl
   co_return std::tuple<Outcome<typename Hs::value_type>...>{take_outcome(handles)...};
 }
 
+// Spawns the Tasks among `awaitables` (at `site`), in argument order, then gathers.
+template <class... As>
+Task<std::tuple<tuple_value_t<gather_value_t<As>>...>> gather_at(const SourceLocation& site,
+                                                                 As... awaitables) {
+  // The spawn order is the argument order (left to right in a braced list).
+  return std::apply([](auto... handles) { return gather_handles(true, std::move(handles)...); },
+                    std::tuple{to_handle(std::move(awaitables), site)...});
+}
+
+template <class... As>
+Task<std::tuple<Outcome<gather_value_t<As>>...>> gather_settled_at(const SourceLocation& site,
+                                                                   As... awaitables) {
+  return std::apply([](auto... handles) { return settle_handles(std::move(handles)...); },
+                    std::tuple{to_handle(std::move(awaitables), site)...});
+}
+
 }  // namespace detail
 
+// gather(a, b, ...) for one to eight awaitables, each overload taking the caller's line.
+template <detail::Gatherable A1>
+auto gather(A1 a1, SourceLocation site = SourceLocation::current()) {
+  return detail::gather_at(site, std::move(a1));
+}
+template <detail::Gatherable A1, detail::Gatherable A2>
+auto gather(A1 a1, A2 a2, SourceLocation site = SourceLocation::current()) {
+  return detail::gather_at(site, std::move(a1), std::move(a2));
+}
+template <detail::Gatherable A1, detail::Gatherable A2, detail::Gatherable A3>
+auto gather(A1 a1, A2 a2, A3 a3, SourceLocation site = SourceLocation::current()) {
+  return detail::gather_at(site, std::move(a1), std::move(a2), std::move(a3));
+}
+template <detail::Gatherable A1, detail::Gatherable A2, detail::Gatherable A3,
+          detail::Gatherable A4>
+auto gather(A1 a1, A2 a2, A3 a3, A4 a4, SourceLocation site = SourceLocation::current()) {
+  return detail::gather_at(site, std::move(a1), std::move(a2), std::move(a3), std::move(a4));
+}
+template <detail::Gatherable A1, detail::Gatherable A2, detail::Gatherable A3,
+          detail::Gatherable A4, detail::Gatherable A5>
+auto gather(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, SourceLocation site = SourceLocation::current()) {
+  return detail::gather_at(site, std::move(a1), std::move(a2), std::move(a3), std::move(a4),
+                           std::move(a5));
+}
+template <detail::Gatherable A1, detail::Gatherable A2, detail::Gatherable A3,
+          detail::Gatherable A4, detail::Gatherable A5, detail::Gatherable A6>
+auto gather(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6,
+            SourceLocation site = SourceLocation::current()) {
+  return detail::gather_at(site, std::move(a1), std::move(a2), std::move(a3), std::move(a4),
+                           std::move(a5), std::move(a6));
+}
+template <detail::Gatherable A1, detail::Gatherable A2, detail::Gatherable A3,
+          detail::Gatherable A4, detail::Gatherable A5, detail::Gatherable A6,
+          detail::Gatherable A7>
+auto gather(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7,
+            SourceLocation site = SourceLocation::current()) {
+  return detail::gather_at(site, std::move(a1), std::move(a2), std::move(a3), std::move(a4),
+                           std::move(a5), std::move(a6), std::move(a7));
+}
+template <detail::Gatherable A1, detail::Gatherable A2, detail::Gatherable A3,
+          detail::Gatherable A4, detail::Gatherable A5, detail::Gatherable A6,
+          detail::Gatherable A7, detail::Gatherable A8>
+auto gather(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8,
+            SourceLocation site = SourceLocation::current()) {
+  return detail::gather_at(site, std::move(a1), std::move(a2), std::move(a3), std::move(a4),
+                           std::move(a5), std::move(a6), std::move(a7), std::move(a8));
+}
 template <detail::Gatherable... As>
-requires(sizeof...(As) > 0)
-    Task<std::tuple<detail::tuple_value_t<detail::gather_value_t<As>>...>> gather(
-        As... awaitables) {
-  // The spawn order is the argument order (left to right in a braced list).
-  return std::apply(
-      [](auto... handles) { return detail::gather_handles(true, std::move(handles)...); },
-      std::tuple{detail::to_handle(std::move(awaitables))...});
+requires(sizeof...(As) > 8) auto gather(As... awaitables) {
+  return detail::gather_at(SourceLocation::current(), std::move(awaitables)...);
 }
 
 template <class T>
@@ -160,15 +222,62 @@ Task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> gather(
 
 template <class T>
 Task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> gather(
-    std::vector<Task<T>> tasks) {
-  return gather(detail::spawn_all(std::move(tasks)));
+    std::vector<Task<T>> tasks, SourceLocation site = SourceLocation::current()) {
+  return gather(detail::spawn_all(std::move(tasks), site));
 }
 
+// gather_settled(a, b, ...), overloaded by arity like gather.
+template <detail::Gatherable A1>
+auto gather_settled(A1 a1, SourceLocation site = SourceLocation::current()) {
+  return detail::gather_settled_at(site, std::move(a1));
+}
+template <detail::Gatherable A1, detail::Gatherable A2>
+auto gather_settled(A1 a1, A2 a2, SourceLocation site = SourceLocation::current()) {
+  return detail::gather_settled_at(site, std::move(a1), std::move(a2));
+}
+template <detail::Gatherable A1, detail::Gatherable A2, detail::Gatherable A3>
+auto gather_settled(A1 a1, A2 a2, A3 a3, SourceLocation site = SourceLocation::current()) {
+  return detail::gather_settled_at(site, std::move(a1), std::move(a2), std::move(a3));
+}
+template <detail::Gatherable A1, detail::Gatherable A2, detail::Gatherable A3,
+          detail::Gatherable A4>
+auto gather_settled(A1 a1, A2 a2, A3 a3, A4 a4, SourceLocation site = SourceLocation::current()) {
+  return detail::gather_settled_at(site, std::move(a1), std::move(a2), std::move(a3),
+                                   std::move(a4));
+}
+template <detail::Gatherable A1, detail::Gatherable A2, detail::Gatherable A3,
+          detail::Gatherable A4, detail::Gatherable A5>
+auto gather_settled(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5,
+                    SourceLocation site = SourceLocation::current()) {
+  return detail::gather_settled_at(site, std::move(a1), std::move(a2), std::move(a3), std::move(a4),
+                                   std::move(a5));
+}
+template <detail::Gatherable A1, detail::Gatherable A2, detail::Gatherable A3,
+          detail::Gatherable A4, detail::Gatherable A5, detail::Gatherable A6>
+auto gather_settled(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6,
+                    SourceLocation site = SourceLocation::current()) {
+  return detail::gather_settled_at(site, std::move(a1), std::move(a2), std::move(a3), std::move(a4),
+                                   std::move(a5), std::move(a6));
+}
+template <detail::Gatherable A1, detail::Gatherable A2, detail::Gatherable A3,
+          detail::Gatherable A4, detail::Gatherable A5, detail::Gatherable A6,
+          detail::Gatherable A7>
+auto gather_settled(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7,
+                    SourceLocation site = SourceLocation::current()) {
+  return detail::gather_settled_at(site, std::move(a1), std::move(a2), std::move(a3), std::move(a4),
+                                   std::move(a5), std::move(a6), std::move(a7));
+}
+template <detail::Gatherable A1, detail::Gatherable A2, detail::Gatherable A3,
+          detail::Gatherable A4, detail::Gatherable A5, detail::Gatherable A6,
+          detail::Gatherable A7, detail::Gatherable A8>
+auto gather_settled(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8,
+                    SourceLocation site = SourceLocation::current()) {
+  return detail::gather_settled_at(site, std::move(a1), std::move(a2), std::move(a3), std::move(a4),
+                                   std::move(a5), std::move(a6), std::move(a7), std::move(a8));
+}
 template <detail::Gatherable... As>
-requires(sizeof...(As) > 0) Task<std::tuple<Outcome<detail::gather_value_t<As>>...>> gather_settled(
-    As... awaitables) {
-  return std::apply([](auto... handles) { return detail::settle_handles(std::move(handles)...); },
-                    std::tuple{detail::to_handle(std::move(awaitables))...});
+requires(sizeof...(As) > 8) auto gather_settled(As... awaitables) {
+  return detail::gather_settled_at(SourceLocation::current(), std::move(awaitables)...);
 }
 
 template <class T>
@@ -183,8 +292,9 @@ Task<std::vector<Outcome<T>>> gather_settled(std::vector<TaskHandle<T>> handles)
 }
 
 template <class T>
-Task<std::vector<Outcome<T>>> gather_settled(std::vector<Task<T>> tasks) {
-  return gather_settled(detail::spawn_all(std::move(tasks)));
+Task<std::vector<Outcome<T>>> gather_settled(std::vector<Task<T>> tasks,
+                                             SourceLocation site = SourceLocation::current()) {
+  return gather_settled(detail::spawn_all(std::move(tasks), site));
 }
 
 }  // namespace loopscope

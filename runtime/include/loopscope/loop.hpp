@@ -23,6 +23,7 @@
 #include <loopscope/detail/promise.hpp>
 #include <loopscope/detail/timer_heap.hpp>
 #include <loopscope/errors.hpp>
+#include <loopscope/lag_stats.hpp>
 #include <loopscope/options.hpp>
 #include <loopscope/probes/collector.hpp>
 #include <loopscope/probes/config.hpp>
@@ -59,6 +60,9 @@ namespace loopscope {
 class Loop;
 
 namespace detail {
+
+struct DebugState;
+class LagSampler;
 
 // The loop running on this thread, if any.
 extern constinit thread_local Loop* t_current_loop;
@@ -161,8 +165,13 @@ class Loop {
   }
   [[nodiscard]] const Options& options() const noexcept { return options_; }
   [[nodiscard]] bool debug() const noexcept { return options_.debug; }
+  // Debug mode's state (runtime/src/debug_state.hpp), null when debug mode is off.
+  [[nodiscard]] detail::DebugState* debug_state() const noexcept { return debug_.get(); }
   // Number of spawned tasks that have not finished.
   [[nodiscard]] std::size_t pending_tasks() const noexcept { return live_count_; }
+  // The loop's scheduling delay, sampled while a trace is written or in debug mode (see
+  // lag_stats.hpp); all zero otherwise.
+  [[nodiscard]] LagStats lag_stats() const noexcept;
 
   // Runs `fn` on the next iteration, after the callbacks already queued.
   template <class F>
@@ -225,9 +234,15 @@ class Loop {
   }
   // Probes: the recorder of this loop's thread, null when no trace is being written.
   [[nodiscard]] probes::Recorder* recorder() const noexcept { return recorder_.get(); }
+  // Probes, for to_thread: the current task submits a job. Returns the job's id (0 when no
+  // trace is written), which the job's completion passes to trace_job_done() with the ticks
+  // (probes::read_ticks) at which a worker started and finished it (0 if it never ran).
+  std::uint64_t trace_job_queued() noexcept;
+  void trace_job_done(std::uint64_t task, std::uint64_t job, std::uint64_t started,
+                      std::uint64_t finished) noexcept;
   // Called by a finishing task during its step: the step's end event says how it ended.
   void note_task_finished(detail::TaskState state, const char* exception_type) noexcept {
-    step_finished_ = true;
+    step_marks_ |= kStepFinished;
     step_state_ = state;
     step_exception_type_ = exception_type;
   }
@@ -278,10 +293,22 @@ class Loop {
   void drain_threadsafe();
   void fire_due_timers();
   void run_ready();
-  void run_ready_traced(detail::ReadyNode* batch);
+  void run_ready_debug(detail::ReadyNode* batch);
   void run_step(detail::PromiseBase* task);
-  void record_task_created(detail::PromiseBase* task, const SourceLocation& site) noexcept;
   void open_trace();
+  // The traced paths (loop_trace.cpp).
+  void run_ready_traced(detail::ReadyNode* batch);
+  void run_callback_traced(detail::CallbackNode* callback);
+  std::uint32_t record_step_end(detail::PromiseBase* task, std::uint32_t id,
+                                std::uint32_t left) noexcept;
+  void record_task_created(detail::PromiseBase* task, const SourceLocation& site) noexcept;
+  void record_resumed_in_step() noexcept;
+  void fire_due_timers_traced(TimePoint now);
+  std::uint64_t trace_tick() noexcept;
+  // Lag sampling (lag_sampler.cpp).
+  void start_lag_sampler();
+  void sample_lag();
+  void note_idle_until_now() noexcept;
   [[nodiscard]] bool deadlocked() const;
 
   Options options_;
@@ -298,12 +325,28 @@ class Loop {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
 
+  // Debug mode's per-loop state (runtime/src/debug_state.hpp); null when debug mode is off.
+  std::unique_ptr<detail::DebugState> debug_;
+
   // Probes (see probes/): the collector of the trace file and this thread's recorder.
   std::shared_ptr<probes::Collector> collector_;
   std::shared_ptr<probes::Recorder> recorder_;
-  bool step_finished_ = false;
+  // What happened during the running step that its end event must say (loop_trace.cpp):
+  // the task finished (how: step_state_, step_exception_type_), an event inside the step
+  // wrote its task_resumed.
+  static constexpr std::uint8_t kStepFinished = 1;
+  static constexpr std::uint8_t kStepResumedWritten = 2;
+  std::uint8_t step_marks_ = 0;
   detail::TaskState step_state_ = detail::TaskState::kPending;
   const char* step_exception_type_ = nullptr;
+  // Steps per clock read, and steps left before the next one (loop_trace.cpp).
+  std::uint32_t window_ = 1;
+  std::uint32_t window_left_ = 1;
+  // The loop made a system call since its last clock read: read it before the next step.
+  bool anchor_ = false;
+  std::uint64_t next_job_id_ = 1;
+  // The lag sampler (lag_sampler.cpp), null unless tracing or in debug mode.
+  std::unique_ptr<detail::LagSampler> lag_;
 
   std::mutex threadsafe_mutex_;
   std::vector<detail::CallbackNode*> threadsafe_queue_;

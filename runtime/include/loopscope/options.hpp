@@ -3,6 +3,8 @@
 // Environment variables override or enable the same settings without recompiling:
 //   LOOPSCOPE_DEBUG=1|true|yes   turns debug mode on (0, false, no and anything else do not)
 //   LOOPSCOPE_SLOW_CALLBACK_MS=N sets slow_callback_duration
+//   LOOPSCOPE_FANOUT_LIMIT=N     sets fanout_limit
+//   LOOPSCOPE_STALL_MS=N         sets stall_duration
 //   LOOPSCOPE_TRACE=path         sets trace_path
 //   LOOPSCOPE_LIVE=host:port     sets live_address
 #pragma once
@@ -10,6 +12,7 @@
 #include <loopscope/clock.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 
 namespace loopscope {
@@ -19,6 +22,16 @@ struct Options {
   bool debug = false;
   // A task step or callback holding the loop longer than this is reported in debug mode.
   std::chrono::milliseconds slow_callback_duration{100};
+  // More live tasks than this spawned at one place is reported in debug mode
+  // (unbounded_fanout: bound the fan-out with a Semaphore).
+  std::size_t fanout_limit = 10'000;
+  // A step still holding the loop after this long is reported in debug mode while it runs,
+  // with the loop thread's stack at that moment (the frame that blocks).
+  std::chrono::milliseconds stall_duration{1000};
+  // While tracing or in debug mode the loop samples its scheduling delay this often
+  // (Loop::lag_stats(), lag_stats.hpp); debug mode reports a lag of slow_callback_duration
+  // or more (loop_lag). Zero turns sampling off.
+  std::chrono::milliseconds lag_sample_interval{10};
   // Write a trace of the run to this file (empty: no trace).
   std::string trace_path{};
   // Serve the live page and stream events on this address (empty: off).

@@ -145,7 +145,7 @@ class BasicQueue : public detail::QueueBase {
         return false;
       }
       queue_->getters_.push_back(this);
-      park(detail::SuspendReason::kQueueGet, &GetAwaiter::on_cancelled);
+      park(detail::SuspendReason::kQueueGet, &GetAwaiter::on_cancelled, queue_);
       return true;
     }
     T await_resume() {
@@ -197,7 +197,7 @@ class BasicQueue : public detail::QueueBase {
         return false;
       }
       queue_->putters_.push_back(this);
-      park(detail::SuspendReason::kQueuePut, &PutAwaiter::on_cancelled);
+      park(detail::SuspendReason::kQueuePut, &PutAwaiter::on_cancelled, queue_);
       return true;
     }
     void await_resume() const {
@@ -229,6 +229,9 @@ class BasicQueue : public detail::QueueBase {
   // Takes an item without waiting. Throws QueueEmpty, or QueueShutDown if the queue is
   // empty and shut down.
   T get_nowait() {
+    if (PutAwaiter* putter = putters_.front()) {
+      putter->check_waker_thread("Queue::get_nowait");
+    }
     if (items_.empty()) {
       if (shutdown_) {
         throw QueueShutDown("get_nowait() from a queue that is shut down and empty");
@@ -239,6 +242,9 @@ class BasicQueue : public detail::QueueBase {
   }
   // Adds an item without waiting. Throws QueueFull, or QueueShutDown after shutdown().
   void put_nowait(T item) {
+    if (GetAwaiter* getter = getters_.front()) {
+      getter->check_waker_thread("Queue::put_nowait");
+    }
     if (shutdown_) {
       throw QueueShutDown("put_nowait() to a queue that is shut down");
     }
@@ -249,6 +255,12 @@ class BasicQueue : public detail::QueueBase {
 
   // Stops the queue (see the header comment); wakes every waiting putter and getter.
   void shutdown(bool immediate = false) {
+    if (GetAwaiter* getter = getters_.front()) {
+      getter->check_waker_thread("Queue::shutdown");
+    }
+    if (PutAwaiter* putter = putters_.front()) {
+      putter->check_waker_thread("Queue::shutdown");
+    }
     shutdown_ = true;
     if (immediate) {
       const std::size_t dropped = items_.size();

@@ -6,6 +6,7 @@
 //   co_await ls::shield(save);
 #pragma once
 
+#include <loopscope/source_location.hpp>
 #include <loopscope/task.hpp>
 #include <loopscope/task_handle.hpp>
 
@@ -31,10 +32,10 @@ template <class T>
   return Shielded<T>(std::move(handle));
 }
 
-// Spawns `task` and shields it.
+// Spawns `task` (naming the caller's line as its spawn site) and shields it.
 template <class T>
-[[nodiscard]] Shielded<T> shield(Task<T> task) {
-  return Shielded<T>(spawn(std::move(task)));
+[[nodiscard]] Shielded<T> shield(Task<T> task, SourceLocation site = SourceLocation::current()) {
+  return Shielded<T>(spawn(std::move(task), site));
 }
 
 }  // namespace loopscope

@@ -60,9 +60,12 @@ struct FinalAwaiter {
   void await_resume() const noexcept {}
 };
 
+// The promise constructors are always inlined into the coroutine's ramp, even without
+// optimization: debug mode's creation stack starts with the ramp's caller's frames.
 template <class T>
 class TaskPromiseCommon : public PromiseBase {
  public:
+  [[gnu::always_inline]] TaskPromiseCommon() noexcept = default;
   static void* operator new(std::size_t size) { return allocate_frame(size); }
   static void operator delete(void* frame, std::size_t size) noexcept {
     deallocate_frame(frame, size);
@@ -81,6 +84,7 @@ class TaskPromiseCommon : public PromiseBase {
 template <class T>
 class Promise final : public TaskPromiseCommon<T> {
  public:
+  [[gnu::always_inline]] Promise() noexcept = default;
   Task<T> get_return_object() noexcept;
   template <class U>
   requires std::is_convertible_v<U&&, T>
@@ -100,6 +104,7 @@ class Promise final : public TaskPromiseCommon<T> {
 template <>
 class Promise<void> final : public TaskPromiseCommon<void> {
  public:
+  [[gnu::always_inline]] Promise() noexcept = default;
   Task<void> get_return_object() noexcept;
   void return_void() noexcept {}
   void result() { rethrow_if_failed(); }
@@ -173,7 +178,7 @@ class [[nodiscard]] Task {
   void reset() noexcept {
     if (h_) {
       if (!h_.promise().started_) {
-        detail::report_never_awaited(h_);
+        detail::report_never_awaited(h_, h_.promise().debug_id_);
       }
       h_.destroy();
       h_ = nullptr;

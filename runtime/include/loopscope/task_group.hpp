@@ -95,6 +95,7 @@ class TaskGroup : detail::CompletionNode {
 
  private:
   void check_open() const;
+  void report_pending_children() const noexcept;
   void adopt(detail::PromiseBase* child) noexcept;
   void on_child_done(detail::PromiseBase* child) noexcept;
   void drop_finished_children() noexcept;

@@ -95,6 +95,7 @@ class TaskAwaiter : WaitNode, CompletionNode {
     target_->completion_waiters_.push_back(this);
     on_cancel = &TaskAwaiter::cancelled;
     reason = SuspendReason::kAwaitTask;
+    object = target_->id_;
     task_->wait_ = this;
     return true;
   }
@@ -165,7 +166,14 @@ class TaskHandle {
   [[nodiscard]] bool cancelled() const { return promise().state_ == detail::TaskState::kCancelled; }
   // Requests cancellation; false if the task had already finished (then it is a no-op).
   // The result is advisory, as with asyncio's Task.cancel(), so it may be ignored.
-  bool cancel() const { return promise().cancel(); }  // NOLINT(modernize-use-nodiscard)
+  // Throws Error when called off the task's loop thread while the task runs.
+  bool cancel() const {  // NOLINT(modernize-use-nodiscard)
+    Promise& p = promise();
+    if (p.pending() && p.loop_ != nullptr) {  // a pending task's loop still exists
+      p.loop_->check_thread("TaskHandle::cancel");
+    }
+    return p.cancel();
+  }
   // Withdraws one cancellation request; returns how many remain (asyncio uncancel).
   int uncancel() const { return promise().uncancel(); }  // NOLINT(modernize-use-nodiscard)
   // Number of cancellation requests not withdrawn (asyncio cancelling).
@@ -241,6 +249,9 @@ TaskHandle<T> spawn(Task<T> task, SourceLocation site = SourceLocation::current(
   p.self_ = h;
   p.refs_ = 2;  // the loop's, until the task finishes, and the handle's
   loop.start_task(&p, site);
+  if (loop.debug_state() != nullptr) [[unlikely]] {
+    detail::note_task_spawned(p, site);
+  }
   return TaskHandle<T>(&p);
 }
 

@@ -49,6 +49,7 @@
 
 #include <concepts>
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -88,7 +89,9 @@ using ThreadJobResult = std::remove_cvref_t<std::invoke_result_t<Fn, Args...>>;
 
 // Shared by the awaiter and the job. The call and the outcome are written by the worker and
 // read on the loop thread after the job has posted back (the post's lock orders them);
-// loop_ and task_ belong to the loop thread.
+// loop_ and task_ belong to the loop thread. When the loop writes a trace, the worker also
+// notes when it started and finished the job (probe clock ticks), for the loop to record:
+// workers have no ring of their own.
 template <class R, class Fn, class... Args>
 class ThreadJobState {
  public:
@@ -97,8 +100,17 @@ class ThreadJobState {
 
   [[nodiscard]] Loop* loop() const noexcept { return loop_; }
 
+  // Loop thread, before submitting: the job's id in the trace (0: none) and its task's.
+  void trace_as(std::uint64_t job, std::uint64_t task) noexcept {
+    job_ = job;
+    task_id_ = task;
+  }
+
   // Worker: calls the function, keeps its outcome and frees the call there.
   void run() noexcept {
+    if (job_ != 0) {
+      started_ = probes::read_ticks(probes::tick_source());
+    }
     try {
       auto invoke = [](Fn& fn, Args&... args) -> decltype(auto) {
         return std::invoke(std::move(fn), std::move(args)...);
@@ -112,6 +124,9 @@ class ThreadJobState {
       error_ = std::current_exception();
     }
     call_.reset();
+    if (job_ != 0) {
+      finished_ = probes::read_ticks(probes::tick_source());
+    }
   }
   // Worker or executor: the job is destroyed without having run.
   void dropped() noexcept {
@@ -124,6 +139,9 @@ class ThreadJobState {
   void detach() noexcept { task_ = nullptr; }
   // Loop thread: the job has posted back.
   void complete() noexcept {
+    if (job_ != 0) {
+      loop_->trace_job_done(task_id_, job_, started_, finished_);
+    }
     loop_->remove_external_work();
     if (task_ != nullptr) {
       loop_->schedule(std::exchange(task_, nullptr));
@@ -145,6 +163,10 @@ class ThreadJobState {
   std::optional<std::tuple<Fn, Args...>> call_;
   std::optional<std::conditional_t<std::is_void_v<R>, char, R>> value_;
   std::exception_ptr error_;
+  std::uint64_t job_ = 0;
+  std::uint64_t task_id_ = 0;
+  std::uint64_t started_ = 0;
+  std::uint64_t finished_ = 0;
 };
 
 // What the executor runs. Move-only; whether it runs or is destroyed unrun, it posts back to
@@ -219,6 +241,8 @@ class ThreadJobAwaiter : WaitNode {
     }
     state_ = std::make_shared<State>(&loop, std::move(*call_));
     call_.reset();
+    const std::uint64_t job = loop.trace_job_queued();
+    state_->trace_as(job, task_->id_);
     // Counted before submitting: from here on the job posts back once, even if submit()
     // throws (the job is then destroyed unrun and the exception comes out of co_await).
     loop.add_external_work();
@@ -227,6 +251,7 @@ class ThreadJobAwaiter : WaitNode {
     state_->wait(task_);
     on_cancel = &ThreadJobAwaiter::cancelled;
     reason = SuspendReason::kThreadJob;
+    object = job;
     task_->wait_ = this;
     return true;
   }

@@ -8,9 +8,24 @@
 // Timestamps are raw ticks of the recording thread's clock (the TSC where it is invariant,
 // otherwise CLOCK_MONOTONIC nanoseconds); the trace carries the calibration that turns them
 // into nanoseconds.
+//
+// In the ring (never in a trace file), the high bits of `ext` mark compact forms that keep a
+// step of a few nanoseconds from paying for a clock read and two or three slots:
+//   kUntimed  the event has no timestamp of its own: a reader places it between the timed
+//             events around it (see ring_reader.hpp);
+//   kFolded   (with kUntimed) `time` holds the first word of the event's extension: its
+//             words are `time` followed by those of the records that follow (the count
+//             bits), regrouped in pairs; the last word is 0. One slot less per event;
+//   kStep     the event (a task_suspended or task_finished) ends a step whose task_resumed
+//             was not written: it began when the event before it ended;
+// and a slot of kind kTimeMark is a timestamp that is no event: it closes the untimed events
+// before it.
+// ring_reader.hpp turns them back into the plain events a trace holds.
 #pragma once
 
 #include <array>
+#include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
@@ -23,20 +38,22 @@ enum class EventKind : std::uint8_t {
   kPollEnd,    // ... and stops; arg = number of I/O events
   // Tasks. task = the task's id (low 32 bits).
   kTaskCreated,    // ext 3: {parent id, coroutine resume address}, {spawn file name, line},
-                   //        {spawn function name, full task id} (names: static strings)
+                   //        {spawn function name, 0} (names: static strings)
   kTaskResumed,    // a step begins
   kTaskSuspended,  // a step ends with the task waiting; arg = SuspendReason;
-                   // ext 1 (optional): {what it waits on (task id, fd, object address), 0}
+                   // ext 1 (optional): {what it waits on: the awaited task's id, the fd,
+                   // the job id, or object_address(queue, lock, ...), 0}
   kTaskFinished,   // arg = TaskState (done, failed, cancelled);
                    // ext 1 (failed): {exception type name (static mangled string), 0}
   // Callbacks and timers.
   kCallbackBegin,  // ext 1: {callback type name (static mangled string), 0}
   kCallbackEnd,
   kTimerFired,  // task = the task a sleep wakes (0 for a callback timer)
-  // Work on other threads. task = the awaiting task; ext 1: {job id, 0}.
-  kThreadJobQueued,
-  kThreadJobStarted,
-  kThreadJobFinished,
+  // Work on other threads (to_thread). task = the awaiting task.
+  kThreadJobQueued,    // at submission, on the loop thread; ext 1: {job id, 0}
+  kThreadJobStarted,   // recorded on the loop thread when the job's completion arrives;
+  kThreadJobFinished,  // ext 2: {job id, 0}, {ticks from when the worker started (finished)
+                       // the job until this event, 0}
   // Scheduling delay of the loop; ext 1: {lag in ns, 0}.
   kLagSample,
   kCount,
@@ -56,12 +73,13 @@ constexpr std::uint8_t max_ext(EventKind kind) noexcept {
   switch (kind) {
     case EventKind::kTaskCreated:
       return 3;
+    case EventKind::kThreadJobStarted:
+    case EventKind::kThreadJobFinished:
+      return 2;
     case EventKind::kTaskSuspended:
     case EventKind::kTaskFinished:
     case EventKind::kCallbackBegin:
     case EventKind::kThreadJobQueued:
-    case EventKind::kThreadJobStarted:
-    case EventKind::kThreadJobFinished:
     case EventKind::kLagSample:
       return 1;
     default:
@@ -74,8 +92,37 @@ struct Event {
   std::uint32_t task;  // task id (low 32 bits), 0 for none
   std::uint16_t arg;   // kind-specific
   EventKind kind;
-  std::uint8_t ext;  // EventExt records that follow
+  std::uint8_t ext;  // EventExt records that follow (low bits), and the ring-only flags below
 };
+
+// The ring-only flags of Event::ext (see the top of this file).
+inline constexpr std::uint8_t kExtCountMask = 0x0f;
+inline constexpr std::uint8_t kFolded = 0x20;
+inline constexpr std::uint8_t kUntimed = 0x40;
+inline constexpr std::uint8_t kStep = 0x80;
+inline constexpr EventKind kTimeMark = EventKind::kCount;
+
+// Slots the event occupies in a ring: itself and its extension records.
+constexpr std::uint32_t ring_slots(const Event& e) noexcept {
+  return 1u + (e.ext & kExtCountMask);
+}
+// Events of a trace the slot stands for: a compact step is also its task_resumed, and a
+// time mark is none.
+constexpr std::uint32_t trace_events(const Event& e) noexcept {
+  if (e.kind == kTimeMark) {
+    return 0;
+  }
+  return (e.ext & kStep) != 0 ? 2u : 1u;
+}
+
+// What task_suspended's extension holds when a task waits on an object (a queue, a lock, ...)
+// rather than on something with a number of its own (a task id, an fd, a job id): the
+// object's address with this bit set (user-space addresses never have it). The collector
+// turns each address into a small number.
+inline constexpr std::uint64_t kObjectAddressTag = std::uint64_t{1} << 63;
+inline std::uint64_t object_address(const void* object) noexcept {
+  return reinterpret_cast<std::uintptr_t>(object) | kObjectAddressTag;
+}
 
 struct EventExt {
   std::uint64_t a;
@@ -83,6 +130,17 @@ struct EventExt {
 };
 
 static_assert(sizeof(Event) == 16 && std::is_trivially_copyable_v<Event>);
+static_assert(offsetof(Event, task) == 8 && offsetof(Event, arg) == 12 &&
+              offsetof(Event, kind) == 14 && offsetof(Event, ext) == 15);
+
+// The second 8-byte word of an Event (task, arg, kind, ext), built in a register so that an
+// event is written with two plain stores (EventRing::append_words) rather than five.
+constexpr std::uint64_t pack_header(std::uint32_t task, std::uint16_t arg, EventKind kind,
+                                    std::uint8_t ext) noexcept {
+  static_assert(std::endian::native == std::endian::little);
+  return std::uint64_t{task} | std::uint64_t{arg} << 32 |
+         std::uint64_t{static_cast<std::uint8_t>(kind)} << 48 | std::uint64_t{ext} << 56;
+}
 static_assert(sizeof(EventExt) == 16 && std::is_trivially_copyable_v<EventExt>);
 
 }  // namespace loopscope::probes

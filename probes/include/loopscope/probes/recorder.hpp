@@ -2,8 +2,14 @@
 //
 // One per recording thread, created by a Collector (collector.hpp), which drains it. The hot
 // path is record(): a copy into the thread's EventRing, no lock, allocation or system call;
-// a full ring drops and counts. Events that happen inside a step reuse the step's timestamp
-// (step_ticks()) instead of reading the clock again.
+// a full ring drops and counts. What is recorded reaches the collector at the next
+// publish(), which the recording thread calls after each clock read (and the ring by itself
+// every few thousand slots).
+//
+// Reading the clock costs more than a short step (rdtsc is 7-9 ns on a VM, a yield 6 ns), so
+// the loop reads it once per window of steps and records the steps in between untimed
+// (record_untimed(), the kUntimed forms of event.hpp); the collector spreads them over their
+// window. tick_cost() is what the loop sizes its windows with.
 //
 // Rare records that carry text (task names, warnings) go through a small locked queue:
 // they never happen on the hot path.
@@ -44,32 +50,77 @@ class Recorder {
 
   // ---- recording thread ----
 
-  // Reads the clock and remembers the value as the current step's time.
+  // Reads the clock and remembers the value as the latest reading.
   std::uint64_t tick() noexcept {
     step_ticks_ = read_ticks(source_);
     return step_ticks_;
   }
+  // The latest reading: the time of the step boundary (or window) the thread is in.
   [[nodiscard]] std::uint64_t step_ticks() const noexcept { return step_ticks_; }
   // Reads the clock without touching the step's time (any thread: warnings, watchdog).
   [[nodiscard]] std::uint64_t now() const noexcept { return read_ticks(source_); }
+  // What one clock read costs, in ticks: the least of a few back-to-back readings.
+  [[nodiscard]] std::uint64_t tick_cost() const noexcept { return tick_cost_; }
 
+  // An event at `ticks`.
   void record(EventKind kind, std::uint64_t ticks, std::uint32_t task,
               std::uint16_t arg = 0) noexcept {
-    ring_.write(Event{ticks, task, arg, kind, 0});
+    ring_.append_words(ticks, pack_header(task, arg, kind, 0));
   }
   void record(EventKind kind, std::uint64_t ticks, std::uint32_t task, std::uint16_t arg,
               EventExt ext) noexcept {
-    ring_.write(Event{ticks, task, arg, kind, 1}, std::span<const EventExt>(&ext, 1));
+    ring_.append_words(ticks, pack_header(task, arg, kind, 1), std::span<const EventExt>(&ext, 1));
   }
   template <std::size_t N>
   void record(EventKind kind, std::uint64_t ticks, std::uint32_t task, std::uint16_t arg,
               const std::array<EventExt, N>& ext) noexcept {
-    ring_.write(Event{ticks, task, arg, kind, static_cast<std::uint8_t>(N)}, ext);
+    ring_.append_words(ticks, pack_header(task, arg, kind, static_cast<std::uint8_t>(N)), ext);
   }
+  // An event without a timestamp of its own (kUntimed): a step's end, or an event inside a
+  // step. Its extension is `value` followed by the words of `rest` (kFolded: the last word
+  // must be 0); `flags` may add kStep.
+  void record_untimed(EventKind kind, std::uint32_t task, std::uint16_t arg) noexcept {
+    ring_.append_words(0, pack_header(task, arg, kind, kUntimed));
+  }
+  void record_untimed(EventKind kind, std::uint32_t task, std::uint16_t arg, std::uint64_t value,
+                      std::uint8_t flags = 0) noexcept {
+    ring_.append_words(
+        value, pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | kFolded | flags)));
+  }
+  template <std::size_t N>
+  void record_untimed(EventKind kind, std::uint32_t task, std::uint16_t arg, std::uint64_t value,
+                      const std::array<EventExt, N>& rest) noexcept {
+    ring_.append_words(
+        value, pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | kFolded | N)),
+        rest);
+  }
+  // A step's end at `ticks`: `value` is its one extension word, written only when it is not
+  // 0; `flags` may add kStep.
+  void record_step_end(EventKind kind, std::uint64_t ticks, std::uint32_t task, std::uint16_t arg,
+                       std::uint64_t value, std::uint8_t flags) noexcept {
+    if (value == 0) {
+      ring_.append(Event{ticks, task, arg, kind, flags});
+    } else {
+      const EventExt ext{value, 0};
+      ring_.append(Event{ticks, task, arg, kind, static_cast<std::uint8_t>(flags | 1)},
+                   std::span<const EventExt>(&ext, 1));
+    }
+  }
+  // A timestamp that is no event of the trace: it closes the untimed events before it (the
+  // loop writes one when it reads the clock with nothing else to record, say before a step
+  // that follows a system call).
+  void record_time_mark(std::uint64_t ticks) noexcept {
+    ring_.append_words(ticks, pack_header(0, 0, kTimeMark, 0));
+  }
+  // Makes what was recorded visible to the collector.
+  void publish() noexcept { ring_.publish(); }
 
   // Says that this thread records nothing more; the collector then drains the ring a last
   // time and forgets the recorder.
-  void close() noexcept { closed_.store(true, std::memory_order_release); }
+  void close() noexcept {
+    ring_.publish();
+    closed_.store(true, std::memory_order_release);
+  }
 
   // Cold path (takes a lock, allocates); callable from any thread.
   void record_task_name(std::uint64_t task, std::string name);
@@ -92,6 +143,7 @@ class Recorder {
  private:
   EventRing ring_;
   std::uint64_t step_ticks_;
+  std::uint64_t tick_cost_;
   TickSource source_;
   std::uint32_t thread_index_;
   std::uint64_t os_tid_;

@@ -11,13 +11,25 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace loopscope::probes {
 
-struct Symbol {
-  std::string function;  // empty if unknown
-  std::string file;      // empty if unknown
+// A function and a place in it.
+struct SourceFrame {
+  std::string function;
+  std::string file;
   std::uint32_t line = 0;
+};
+
+struct Symbol {
+  std::string function;  // the symbol table's function at the address; empty if unknown
+  std::string file;      // the innermost source line's; empty if unknown
+  std::uint32_t line = 0;
+  // When the address is in code the compiler inlined: the inlined functions, innermost
+  // first, each with the line it is at, ending with `function` at the line of the outermost
+  // inlined call (what eu-addr2line -i prints). Empty otherwise.
+  std::vector<SourceFrame> inlined{};
 };
 
 class Symbolizer {

@@ -9,10 +9,10 @@
 //
 // Decoding: ByteReader is a bounds-checked cursor over one chunk payload; every read that
 // would run past the end, a varint longer than 10 bytes or a value out of its field's range
-// throws FormatError with the offset in the payload. decode_events() is the exact inverse
-// of append_events() for events whose ticks never decrease (the encoder clamps a backwards
-// step to the previous timestamp). Decoders never allocate more than the payload's size
-// implies, so hostile input cannot make them exhaust memory.
+// throws FormatError with the offset in the payload. EventDecoder (and decode_events() on
+// top of it) is the exact inverse of append_events() for events whose ticks never decrease
+// (the encoder clamps a backwards step to the previous timestamp). Decoders never allocate
+// more than the payload's size implies, so hostile input cannot make them exhaust memory.
 //
 // Thread-safety: all functions are reentrant; nothing here has shared state except the
 // CRC tables, which are constant.
@@ -175,6 +175,10 @@ std::uint32_t chunk_crc(std::span<const std::byte> header,
                         std::span<const std::byte> payload) noexcept;
 namespace detail {
 std::uint32_t crc32c_portable(std::span<const std::byte> data) noexcept;  // tests compare paths
+// Whether the event codec uses BMI2's pdep/pext (where the CPU has fast ones) or portable
+// shifts; tests turn it off to check the other path. Not thread-safe.
+bool event_codec_bmi2() noexcept;
+void set_event_codec_bmi2(bool enabled) noexcept;
 }  // namespace detail
 
 void append_header(Bytes& out, const FileHeader& h);
@@ -186,6 +190,37 @@ void append_locations(Bytes& out, std::span<const Location> locations);
 // Delta-encodes; splits into chunks of at most kMaxEventsPerChunk events. Writes nothing
 // for an empty span.
 void append_events(Bytes& out, std::uint32_t thread, std::span<const Record> events);
+
+// append_events() a batch at a time: the collector's hot loop, which converts a few hundred
+// raw events into records, hands them over, and reuses the records' memory for the next
+// batch, so that they stay in the cache. The chunks come out as append_events() would write
+// them given all the events in one span: one is open between add() calls, and finish()
+// completes it (an unfinished chunk is not a valid chunk).
+class EventEncoder {
+ public:
+  EventEncoder(Bytes& out, std::uint32_t thread) noexcept : out_(out), thread_(thread) {}
+  EventEncoder(const EventEncoder&) = delete;
+  EventEncoder& operator=(const EventEncoder&) = delete;
+  EventEncoder(EventEncoder&&) = delete;
+  EventEncoder& operator=(EventEncoder&&) = delete;
+  ~EventEncoder() = default;
+
+  void add(std::span<const Record> events);
+  // Completes the open chunk, if any; add() opens a new one.
+  void finish();
+
+ private:
+  void open(std::uint64_t base_ticks);
+
+  Bytes& out_;
+  std::uint32_t thread_;
+  bool open_ = false;
+  std::size_t start_ = 0;     // the open chunk's offset in out_
+  std::size_t count_at_ = 0;  // offset of its event count field from start_
+  std::size_t count_ = 0;     // events in it
+  std::uint64_t ticks_ = 0;   // the previous event's
+  std::uint32_t task_ = 0;    // the last event's that had one
+};
 void append_drops(Bytes& out, std::uint32_t thread, std::uint64_t count, std::uint64_t ticks_before,
                   std::uint64_t ticks_after);
 void append_warning(Bytes& out, const WarningRecord& w);
@@ -304,58 +339,56 @@ void decode_locations(std::span<const std::byte> payload, F&& on_location) {
   }
 }
 
+// Decodes the events of one `events` chunk payload, a batch at a time: the reader's hot
+// loop. The constructor reads the chunk's thread index, event count and base ticks; each
+// next() decodes the following events into a caller's buffer. Events are checked as strictly
+// as the rest of the format (kind, task range, arg range, varint length, tick overflow);
+// where the fast path meets anything unusual (a varint longer than 8 bytes, the last bytes
+// of the payload, an error) it hands the event to a bounds-checked decoder, which throws
+// FormatError with the offset in the payload.
+//
+//   EventDecoder decoder(payload);
+//   std::array<Record, 256> batch;
+//   while (const std::size_t n = decoder.next(batch)) { use(decoder.thread(), batch, n); }
+class EventDecoder {
+ public:
+  explicit EventDecoder(std::span<const std::byte> payload);
+
+  [[nodiscard]] std::uint32_t thread() const noexcept { return thread_; }
+  [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
+  // Events not decoded yet.
+  [[nodiscard]] std::uint64_t remaining() const noexcept { return left_; }
+
+  // Decodes up to out.size() of the remaining events into `out` and returns how many; 0 once
+  // every event has been decoded, after checking that the payload ends with the last one.
+  // An event that does not decode throws; the events before it are returned first (the call
+  // that reaches it returns them, the next call throws).
+  std::size_t next(std::span<Record> out);
+
+ private:
+  void decode_checked(Record& r);
+
+  const std::byte* begin_;
+  const std::byte* cur_;
+  const std::byte* end_;
+  std::uint64_t ticks_ = 0;
+  std::uint64_t count_ = 0;
+  std::uint64_t left_ = 0;
+  std::uint32_t task_ = 0;  // the task of the last event that had one
+  std::uint32_t thread_ = 0;
+};
+
 // The inverse of append_events for one chunk: sets `thread`, then calls on_record(record)
 // for each event in order.
 template <class F>  // F: void(const Record&)
 void decode_events(std::span<const std::byte> payload, std::uint32_t& thread, F&& on_record) {
-  ByteReader in(payload);
-  thread = static_cast<std::uint32_t>(in.varint_max(UINT32_MAX, "thread index"));
-  const std::uint64_t count = in.varint();
-  // Every event takes at least two bytes (tag, tick delta).
-  if (count > in.remaining() / 2) {
-    in.fail("event count " + std::to_string(count) + " exceeds what the payload can hold");
-  }
-  Record r{};
-  r.ticks = in.varint();
-  std::uint32_t task = 0;  // the task of the last event that had one
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const auto tag = in.u8();
-    const auto kind = static_cast<std::uint8_t>(tag & 0x1f);
-    if (kind >= static_cast<std::uint8_t>(EventKind::kCount)) [[unlikely]] {
-      in.fail("unknown event kind " + std::to_string(kind));
+  EventDecoder decoder(payload);
+  thread = decoder.thread();
+  std::array<Record, 256> batch;  // NOLINT(cppcoreguidelines-pro-type-member-init): written first
+  while (const std::size_t n = decoder.next(batch)) {
+    for (std::size_t i = 0; i < n; ++i) {
+      on_record(std::as_const(batch[i]));
     }
-    r.kind = static_cast<EventKind>(kind);
-    if (__builtin_add_overflow(r.ticks, in.varint(), &r.ticks)) [[unlikely]] {
-      in.fail("tick delta overflows");
-    }
-    switch (tag >> 6) {
-      case 0:
-        r.task = task;
-        break;
-      case 1: {
-        const std::int64_t next = static_cast<std::int64_t>(task) + zigzag_decode(in.varint());
-        if (next < 0 || next > static_cast<std::int64_t>(UINT32_MAX)) [[unlikely]] {
-          in.fail("task delta leaves the 32-bit range");
-        }
-        task = r.task = static_cast<std::uint32_t>(next);
-        break;
-      }
-      case 2:
-        r.task = 0;
-        break;
-      default:
-        in.fail("reserved task mode 3");
-    }
-    r.arg = (tag & 0x20) != 0 ? static_cast<std::uint16_t>(in.varint_max(UINT16_MAX, "arg")) : 0;
-    r.f[0] = r.f[1] = r.f[2] = 0;
-    const int fields = field_count(r.kind);
-    for (int k = 0; k < fields; ++k) {
-      r.f[k] = in.varint();
-    }
-    on_record(std::as_const(r));
-  }
-  if (!in.empty()) {
-    in.fail(std::to_string(in.remaining()) + " bytes left after the last event");
   }
 }
 

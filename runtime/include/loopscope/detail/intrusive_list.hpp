@@ -20,6 +20,8 @@ struct ReadyNode {
 class ReadyQueue {
  public:
   [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+  // The node queued last (the probes tell from it which task a timer woke).
+  [[nodiscard]] ReadyNode* back() const noexcept { return tail_; }
 
   void push(ReadyNode* node) noexcept {
     node->next_ready = nullptr;

@@ -98,6 +98,33 @@ inline std::uintptr_t coroutine_code(std::coroutine_handle<> frame) noexcept {
   std::memcpy(&resume_fn, frame.address(), sizeof(resume_fn));
   return resume_fn;
 }
+// The demangled name of the function at a code address (a coroutine_code(), a callback's
+// code), as well as it can be told.
+std::string code_name(std::uintptr_t code);
+
+// Debug mode's own time: how long reporting findings (symbolizing above all) has taken so
+// far, all threads together, and whether a report is under way. The slow_callback and
+// stall checks leave it out of a step's time: a loop that waits for a thread while that
+// thread reports a finding is not slow.
+std::int64_t reporting_ns() noexcept;
+bool reporting_under_way() noexcept;
+// Leaves the calling thread's symbolizing out of reporting_ns() and reporting_under_way():
+// for a thread that symbolizes ahead of time (the stall watchdog's warm-up), which no step
+// waits for. A step that waits for it (on the report lock) counts that wait itself.
+void set_reporting_uncounted() noexcept;
+// Counts the scope it lives in as reporting time (nested scopes count once).
+class ReportingTime {
+ public:
+  ReportingTime() noexcept;
+  ReportingTime(const ReportingTime&) = delete;
+  ReportingTime& operator=(const ReportingTime&) = delete;
+  ReportingTime(ReportingTime&&) = delete;
+  ReportingTime& operator=(ReportingTime&&) = delete;
+  ~ReportingTime();
+
+ private:
+  std::int64_t start_ns_ = 0;
+};
 }  // namespace detail
 
 }  // namespace loopscope

@@ -38,10 +38,12 @@ class Waiter : public WaitNode {
     return true;
   }
 
-  // Registers the wait with the task, once the awaiter is linked.
-  void park(SuspendReason why, void (*hook)(WaitNode*)) noexcept {
+  // Registers the wait with the task, once the awaiter is linked; `primitive` is what it
+  // waits on (named in traces).
+  void park(SuspendReason why, void (*hook)(WaitNode*), const void* primitive) noexcept {
     on_cancel = hook;
     reason = why;
+    object = probes::object_address(primitive);
     task_->wait_ = this;
   }
 
@@ -51,6 +53,10 @@ class Waiter : public WaitNode {
   }
 
   void wake() const noexcept { task_->loop_->schedule(task_); }
+  // Throws Error (and reports thread_safety) unless called on the waiting task's loop thread:
+  // a public operation that wakes this waiter must check first, since waking touches the
+  // loop's run queue, which only the loop's thread may.
+  void check_waker_thread(const char* what) const { task_->loop_->check_thread(what); }
 
   PromiseBase* task_ = nullptr;
   bool cancelled_ = false;

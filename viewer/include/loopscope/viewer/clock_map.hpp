@@ -18,6 +18,7 @@
 #include <loopscope/probes/clock.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace loopscope::viewer {
@@ -46,6 +47,9 @@ class ClockMap {
   // hostile trace with millions of out-of-order points cannot make reading quadratic.
   mutable std::vector<probes::ClockSync> points_;
   mutable bool unsorted_ = false;
+  // The segment the last conversion used (points_[hint_ - 1], points_[hint_]) and its slope.
+  mutable std::size_t hint_ = 0;
+  mutable std::optional<long double> hint_slope_;
 };
 
 class Distribution {

@@ -1,0 +1,297 @@
+// RingReader: reads the slots of an EventRing back as the plain events a trace holds.
+//
+// The loop records some events in the ring-only forms of event.hpp, which the collector
+// undoes through a RingReader per ring:
+//   - a kStep event becomes the task_resumed it stands for, then the event itself;
+//   - a kFolded event gets its extension back from `time` and the records that follow;
+//   - a kUntimed event gets a timestamp. The step ends (task_suspended, task_finished) of a
+//     run of untimed events share the time up to the timed event that closes the run
+//     evenly, each ending at its share: a step's task_resumed is at the end of the step
+//     before. When the closing event is itself a step end it takes one share; otherwise the
+//     last untimed step ended at its time. The other untimed events (a spawn, a to_thread
+//     submission: things that happen inside a step) take the time their step began;
+//   - a kTimeMark slot gives its time to the untimed events before it and is dropped;
+//   - a task_suspended waiting on an object (an address tagged with kObjectAddressTag) gets
+//     the object's number instead: 1, 2, ... in the order objects first appear in the ring.
+// Counts are exact; a step's busy time is exact when the loop timed it and spread evenly
+// over its window otherwise (see Loop::run_ready_traced for how windows are sized).
+//
+// Untimed events wait here until the timed event that closes their run arrives (the loop
+// publishes right after one, so a run is seldom split between two reads). finish() hands out
+// the ones still waiting, at the last time known, when the ring's producer is done.
+//
+// Thread-safety: one reader per ring, used by the ring's consumer only.
+#pragma once
+
+#include <loopscope/probes/event.hpp>
+#include <loopscope/probes/ring.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace loopscope::probes {
+
+class RingReader {
+ public:
+  // Calls on_event(const Event&, std::span<const EventExt>) for each event of `slots` that
+  // can be placed in time, in order. The Event's ext holds the record count only.
+  template <class F>
+  void read(const EventRing::Readable& slots, F&& on_event) {
+    const std::size_t n = slots.size();
+    std::size_t i = 0;
+    while (i < n) {
+      const Event& first = slot_at(slots, i);
+      if ((first.ext & kUntimed) == 0 && pending_.empty()) [[likely]] {
+        // A timed event with nothing waiting for it: straight through.
+        const std::size_t size = slot_count(first);
+        if (i + size > n) [[unlikely]] {
+          return;
+        }
+        emit_timed(slots, i, first, on_event);
+        i += size;
+        continue;
+      }
+      // The run of untimed events from i, and the timed event that closes it.
+      std::size_t end = i;
+      std::uint64_t steps = 0;
+      while (end < n && (slot_at(slots, end).ext & kUntimed) != 0) {
+        steps += ends_step(slot_at(slots, end).kind) ? 1 : 0;
+        end += slot_count(slot_at(slots, end));
+      }
+      if (end >= n || !pending_.empty()) {
+        // No closing event yet, or an older run waits: go through the waiting list.
+        for (std::size_t k = i; k < std::min(end, n);) {
+          Item item = item_at(slots, k);
+          k += slot_count(item.event);
+          accept_untimed(item, on_event);
+        }
+        if (end >= n) {
+          return;
+        }
+      } else if (end > i) {
+        place_run(slots, i, end, steps, on_event);
+      }
+      Item closing = item_at(slots, end);
+      end += slot_count(closing.event);
+      if (end > n) [[unlikely]] {
+        return;  // never published half-written; stop rather than read past the end
+      }
+      accept_timed(closing, on_event);
+      i = end;
+    }
+  }
+
+  // The ring's producer is done: hands out the untimed events still waiting.
+  template <class F>
+  void finish(F&& on_event) {
+    flush(last_, false, on_event);
+  }
+
+ private:
+  struct Item {
+    Event event{};
+    std::array<EventExt, 3> ext{};
+    std::uint8_t count = 0;
+  };
+  // A step nobody wrote down the end of for this long is unlikely; past it the waiting events
+  // are handed out at the last time known, which keeps the reader's memory bounded.
+  static constexpr std::size_t kMaxPending = std::size_t{1} << 16;
+
+  static const Event& slot_at(const EventRing::Readable& r, std::size_t i) noexcept {
+    return i < r.first.size() ? r.first[i] : r.second[i - r.first.size()];
+  }
+  static bool ends_step(EventKind kind) noexcept {
+    return kind == EventKind::kTaskSuspended || kind == EventKind::kTaskFinished;
+  }
+  // base + delta * k / n without overflow (k <= n).
+  static std::uint64_t share(std::uint64_t base, std::uint64_t delta, std::uint64_t k,
+                             std::uint64_t n) noexcept {
+    if (n == 0) {
+      return base;
+    }
+    return base + delta / n * k + delta % n * k / n;
+  }
+  std::uint64_t object_number(std::uint64_t address) {
+    const auto [it, added] = objects_.try_emplace(address, objects_.size() + 1);
+    return it->second;
+  }
+  void number_object(Item& item) {
+    if (item.event.kind == EventKind::kTaskSuspended && item.count > 0 &&
+        (item.ext[0].a & kObjectAddressTag) != 0) {
+      item.ext[0].a = object_number(item.ext[0].a);
+    }
+  }
+
+  static std::size_t slot_count(const Event& e) noexcept { return 1 + (e.ext & kExtCountMask); }
+  // The event at slot i with its extension records, unfolded.
+  static Item item_at(const EventRing::Readable& slots, std::size_t i) noexcept {
+    Item item;
+    item.event = slot_at(slots, i);
+    const std::size_t declared = item.event.ext & kExtCountMask;
+    const std::size_t count = std::min({declared, slots.size() - i - 1, item.ext.size()});
+    for (std::size_t k = 0; k < count; ++k) {
+      std::memcpy(&item.ext[k], &slot_at(slots, i + 1 + k), sizeof(EventExt));
+    }
+    item.count = static_cast<std::uint8_t>(count);
+    if ((item.event.ext & kFolded) != 0 && count < item.ext.size()) {
+      // Words time, r0.a, r0.b, r1.a, ... regrouped in pairs.
+      std::uint64_t carry = item.event.time;
+      for (std::size_t k = 0; k <= count; ++k) {
+        const std::uint64_t next = item.ext[k].b;
+        item.ext[k] = EventExt{carry, item.ext[k].a};
+        carry = next;
+      }
+      item.ext[count].b = 0;
+      item.count = static_cast<std::uint8_t>(count + 1);
+    }
+    return item;
+  }
+
+  template <class F>
+  void emit_timed(const EventRing::Readable& slots, std::size_t i, const Event& slot, F& on_event) {
+    Event event = slot;
+    if (!have_time_) {
+      have_time_ = true;
+      last_ = event.time;
+    }
+    const std::uint64_t begin = last_;
+    last_ = std::max(event.time, last_);
+    if (event.kind == kTimeMark) {
+      return;
+    }
+    const std::size_t count = event.ext & kExtCountMask;
+    std::array<EventExt, 3> ext;  // NOLINT(cppcoreguidelines-pro-type-member-init): copied
+    const std::size_t copied = std::min(count, ext.size());
+    if (copied != 0) {
+      const bool contiguous = i + copied < slots.first.size() || i >= slots.first.size();
+      if (contiguous) {
+        std::memcpy(ext.data(), &slot_at(slots, i + 1), copied * sizeof(EventExt));
+      } else {
+        // Bounded by the array, not by `copied` alone: gcc 12's -O3 otherwise unrolls the
+        // loop past the array's end and warns (-Wstringop-overflow).
+        for (std::size_t k = 0; k < ext.size() && k < copied; ++k) {
+          std::memcpy(&ext[k], &slot_at(slots, i + 1 + k), sizeof(EventExt));
+        }
+      }
+      if (event.kind == EventKind::kTaskSuspended && (ext[0].a & kObjectAddressTag) != 0) {
+        ext[0].a = object_number(ext[0].a);
+      }
+    }
+    if ((event.ext & kStep) != 0) {
+      const Event resumed{begin, event.task, 0, EventKind::kTaskResumed, 0};
+      on_event(resumed, std::span<const EventExt>());
+    }
+    event.time = last_;
+    event.ext = static_cast<std::uint8_t>(copied);
+    on_event(std::as_const(event), std::span<const EventExt>(ext.data(), copied));
+  }
+
+  template <class F>
+  void accept_untimed(Item& item, F& on_event) {
+    number_object(item);
+    pending_steps_ += ends_step(item.event.kind) ? 1 : 0;
+    pending_.push_back(item);
+    if (pending_.size() >= kMaxPending) [[unlikely]] {
+      flush(last_, false, on_event);
+    }
+  }
+
+  template <class F>
+  void accept_timed(Item& item, F& on_event) {
+    number_object(item);
+    const std::uint64_t t = item.event.time;
+    if (!have_time_) {
+      have_time_ = true;
+      last_ = t;
+    }
+    const std::uint64_t begin = flush(t, ends_step(item.event.kind), on_event);
+    last_ = std::max(t, last_);
+    if (item.event.kind != kTimeMark) {
+      emit(item, begin, last_, on_event);
+    }
+  }
+
+  // Places the untimed events in slots [i, end), which hold `steps` step ends, before the
+  // timed event at `end`, straight from the ring (the common case: nothing waits).
+  template <class F>
+  void place_run(const EventRing::Readable& slots, std::size_t i, std::size_t end,
+                 std::uint64_t steps, F& on_event) {
+    const Event& closing = slot_at(slots, end);
+    if (!have_time_) {
+      have_time_ = true;
+      last_ = closing.time;
+    }
+    const std::uint64_t base = last_;
+    const std::uint64_t delta = closing.time > base ? closing.time - base : 0;
+    const std::uint64_t shares = steps + (ends_step(closing.kind) ? 1 : 0);
+    std::uint64_t begin = base;
+    std::uint64_t k = 0;
+    while (i < end) {
+      Item item = item_at(slots, i);
+      i += slot_count(item.event);
+      number_object(item);
+      if (ends_step(item.event.kind)) {
+        const std::uint64_t stop = share(base, delta, ++k, shares);
+        emit(item, begin, stop, on_event);
+        begin = stop;
+      } else {
+        emit(item, begin, begin, on_event);
+      }
+    }
+    last_ = begin;
+  }
+
+  // Places the waiting untimed events before a timed event at `t` (itself a step end when
+  // `closing_step`); returns the time the step after them began.
+  template <class F>
+  std::uint64_t flush(std::uint64_t t, bool closing_step, F& on_event) {
+    if (pending_.empty()) {
+      return last_;
+    }
+    const std::uint64_t base = last_;
+    const std::uint64_t delta = t > base ? t - base : 0;
+    const std::uint64_t shares = pending_steps_ + (closing_step ? 1 : 0);
+    std::uint64_t begin = base;
+    std::uint64_t k = 0;
+    for (Item& item : pending_) {
+      if (ends_step(item.event.kind)) {
+        const std::uint64_t end = share(base, delta, ++k, shares);
+        emit(item, begin, end, on_event);
+        begin = end;
+      } else {
+        emit(item, begin, begin, on_event);
+      }
+    }
+    pending_.clear();
+    pending_steps_ = 0;
+    last_ = begin;
+    return begin;
+  }
+
+  // Hands out `item` at `time`, after the task_resumed it stands for (at `begin`).
+  template <class F>
+  static void emit(Item& item, std::uint64_t begin, std::uint64_t time, F& on_event) {
+    if ((item.event.ext & kStep) != 0) {
+      const Event resumed{begin, item.event.task, 0, EventKind::kTaskResumed, 0};
+      on_event(resumed, std::span<const EventExt>());
+    }
+    item.event.time = time;
+    item.event.ext = item.count;
+    on_event(std::as_const(item.event), std::span<const EventExt>(item.ext.data(), item.count));
+  }
+
+  std::vector<Item> pending_;
+  std::uint64_t pending_steps_ = 0;
+  std::uint64_t last_ = 0;  // the time of the latest event handed out
+  bool have_time_ = false;
+  std::unordered_map<std::uint64_t, std::uint64_t> objects_;
+};
+
+}  // namespace loopscope::probes

@@ -1,0 +1,207 @@
+// The loop's traced paths: what it records about steps, callbacks, timers and to_thread jobs
+// while a trace is written (run_ready() hands a batch here instead of running it plainly).
+//
+// Reading the clock (rdtsc: 7-9 ns on a VM) costs more than a short step (a yield: 6 ns), so
+// a traced batch reads it once per *window* of steps, not once per step. The steps inside a
+// window are recorded untimed, each in one ring slot that also stands for its task_resumed
+// (probes/event.hpp: kUntimed, kFolded, kStep), and the collector spreads the window's time
+// over them (probes/ring_reader.hpp). The window adapts after each one: it holds as many
+// steps as take about kWindowReads clock reads' worth of time, so the clock costs about
+// 1/kWindowReads of the loop's time, and when steps are long (or one was) it shrinks to a
+// single step, which is then timed exactly. Counts are always exact; a short step's busy
+// time is its window's share.
+//
+// Every clock read starts a new window. Reads also happen at both ends of a callback, around
+// a poll that may wait, once per timer phase that fires anything, and before the first step
+// after a system call the loop made outside a timed poll (anchor_), so that the loop's own
+// work between steps is no step's time.
+#include <loopscope/detail/intrusive_list.hpp>
+#include <loopscope/detail/promise.hpp>
+#include <loopscope/detail/report.hpp>
+#include <loopscope/loop.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+namespace loopscope {
+
+namespace {
+
+using probes::EventExt;
+using probes::EventKind;
+
+// A window lasts about this many clock reads' worth of time...
+constexpr std::uint64_t kWindowReads = 128;
+// ... and holds at most this many steps, which bounds how far one long step inside a window
+// of short ones is spread.
+constexpr std::uint32_t kMaxWindow = 128;
+
+std::uint64_t address_of(const void* p) noexcept {
+  return reinterpret_cast<std::uintptr_t>(p);
+}
+
+}  // namespace
+
+std::uint64_t Loop::trace_tick() noexcept {
+  window_left_ = window_;
+  return recorder_->tick();
+}
+
+void Loop::run_ready_traced(detail::ReadyNode* batch) {
+  probes::Recorder& rec = *recorder_;
+  if (anchor_) {
+    anchor_ = false;
+    rec.record_time_mark(trace_tick());
+  }
+  std::uint32_t left = window_left_;
+  while (detail::ReadyNode* node = batch) {
+    batch = node->next_ready;
+    if (node->is_callback) [[unlikely]] {
+      run_callback_traced(static_cast<detail::CallbackNode*>(node));
+      left = window_;
+      continue;
+    }
+    auto* task = static_cast<detail::PromiseBase*>(node);
+    const auto id = static_cast<std::uint32_t>(task->id_);
+    run_step(task);  // the frame may be gone afterwards if the task finished
+    if (--left == 0 || step_marks_ != 0) [[unlikely]] {
+      left = record_step_end(task, id, left);
+      continue;
+    }
+    // The common case, kept to a few loads and two stores: a step that suspended, inside
+    // a window, recorded untimed as one slot that stands for its task_resumed too.
+    const detail::WaitNode* wait = task->wait_;
+    if (wait == nullptr) {
+      rec.record_untimed(EventKind::kTaskSuspended, id,
+                         static_cast<std::uint16_t>(detail::SuspendReason::kYield), 0,
+                         probes::kStep);
+    } else {
+      rec.record_untimed(EventKind::kTaskSuspended, id, static_cast<std::uint16_t>(wait->reason),
+                         wait->object, probes::kStep);
+    }
+  }
+  window_left_ = left;
+}
+
+std::uint32_t Loop::record_step_end(detail::PromiseBase* task, std::uint32_t id,
+                                    std::uint32_t left) noexcept {
+  probes::Recorder& rec = *recorder_;
+  // An event inside the step wrote its task_resumed: its end stands for nothing more.
+  const std::uint8_t flags = (step_marks_ & kStepResumedWritten) != 0 ? 0 : probes::kStep;
+  const bool finished = (step_marks_ & kStepFinished) != 0;
+  step_marks_ = 0;
+  EventKind kind = EventKind::kTaskFinished;
+  auto arg = static_cast<std::uint16_t>(step_state_);
+  std::uint64_t value = address_of(step_exception_type_);
+  if (!finished) {
+    const detail::WaitNode* wait = task->wait_;  // the task is suspended: its frame lives
+    kind = EventKind::kTaskSuspended;
+    arg =
+        static_cast<std::uint16_t>(wait != nullptr ? wait->reason : detail::SuspendReason::kYield);
+    value = wait != nullptr ? wait->object : 0;
+  }
+  if (left != 0) {
+    rec.record_untimed(kind, id, arg, value, flags);
+    return left;
+  }
+  // The window is over: read the clock, and size the next window from this one's time.
+  const std::uint64_t start = rec.step_ticks();
+  const std::uint64_t ticks = rec.tick();
+  const std::uint64_t elapsed = ticks > start ? ticks - start : 1;
+  const std::uint64_t fit = window_ * kWindowReads * rec.tick_cost() / elapsed;
+  window_ = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(fit, 1, kMaxWindow));
+  rec.record_step_end(kind, ticks, id, arg, value, flags);
+  rec.publish();
+  return window_;
+}
+
+void Loop::run_callback_traced(detail::CallbackNode* callback) {
+  probes::Recorder& rec = *recorder_;
+  rec.record(EventKind::kCallbackBegin, rec.tick(), 0, 0,
+             EventExt{address_of(callback->type_name()), 0});
+  callback->run();
+  rec.record(EventKind::kCallbackEnd, rec.tick(), 0);
+  rec.publish();
+}
+
+void Loop::record_resumed_in_step() noexcept {
+  // The step's end would stand for its task_resumed, but this event belongs after it.
+  if ((step_marks_ & kStepResumedWritten) == 0) {
+    step_marks_ |= kStepResumedWritten;
+    recorder_->record_untimed(EventKind::kTaskResumed, static_cast<std::uint32_t>(current_->id_),
+                              0);
+  }
+}
+
+void Loop::record_task_created(detail::PromiseBase* task, const SourceLocation& site) noexcept {
+  const std::uintptr_t resume_fn = detail::coroutine_code(task->self_);
+  const detail::PromiseBase* parent = current_;
+  const std::uint64_t parent_id = parent != nullptr ? parent->id_ : 0;
+  const auto id = static_cast<std::uint32_t>(task->id_);
+  if (parent != nullptr) {
+    // Inside a step: at the step's beginning, like every event in it, and folded into
+    // three slots (the extension's words are parent, resume, file, line, function, 0).
+    record_resumed_in_step();
+    recorder_->record_untimed(
+        EventKind::kTaskCreated, id, 0, parent_id,
+        std::array<EventExt, 2>{EventExt{resume_fn, address_of(site.file)},
+                                EventExt{site.line, address_of(site.function)}});
+  } else {
+    // In a callback, or run() spawning the main task.
+    recorder_->record(EventKind::kTaskCreated, recorder_->tick(), id, 0,
+                      std::array<EventExt, 3>{EventExt{parent_id, resume_fn},
+                                              EventExt{address_of(site.file), site.line},
+                                              EventExt{address_of(site.function), 0}});
+  }
+}
+
+void Loop::fire_due_timers_traced(TimePoint now) {
+  probes::Recorder& rec = *recorder_;
+  const std::uint64_t ticks = trace_tick();  // one reading for the phase
+  while (!timers_.empty() && timers_.top()->deadline <= now) {
+    detail::TimerNode* timer = timers_.pop();
+    // What the timer queued tells which task it woke (a sleep's, a timeout's target).
+    detail::ReadyNode* const before = ready_.back();
+    timer->fire(timer);
+    detail::ReadyNode* const after = ready_.back();
+    std::uint32_t task = 0;
+    if (after != before && after != nullptr && !after->is_callback) {
+      task = static_cast<std::uint32_t>(static_cast<detail::PromiseBase*>(after)->id_);
+    }
+    rec.record(EventKind::kTimerFired, ticks, task);
+  }
+  rec.publish();
+  anchor_ = true;  // firing took time of its own
+}
+
+std::uint64_t Loop::trace_job_queued() noexcept {
+  if (recorder_ == nullptr || current_ == nullptr) {
+    return 0;
+  }
+  const std::uint64_t job = next_job_id_++;
+  record_resumed_in_step();
+  recorder_->record_untimed(EventKind::kThreadJobQueued, static_cast<std::uint32_t>(current_->id_),
+                            0, job);
+  return job;
+}
+
+void Loop::trace_job_done(std::uint64_t task, std::uint64_t job, std::uint64_t started,
+                          std::uint64_t finished) noexcept {
+  if (recorder_ == nullptr || job == 0 || started == 0) {
+    return;
+  }
+  // Recorded while the loop handles the job's completion (a callback, whose reading this
+  // is); each event says how long before it the worker did what it reports.
+  probes::Recorder& rec = *recorder_;
+  const std::uint64_t now = rec.step_ticks();
+  const auto before_now = [now](std::uint64_t t) { return t < now ? now - t : 0; };
+  const auto id = static_cast<std::uint32_t>(task);
+  rec.record(EventKind::kThreadJobStarted, now, id, 0,
+             std::array<EventExt, 2>{EventExt{job, 0}, EventExt{before_now(started), 0}});
+  rec.record(EventKind::kThreadJobFinished, now, id, 0,
+             std::array<EventExt, 2>{EventExt{job, 0}, EventExt{before_now(finished), 0}});
+}
+
+}  // namespace loopscope

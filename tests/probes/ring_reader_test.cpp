@@ -1,0 +1,306 @@
+// RingReader turns the ring's compact forms (probes/event.hpp) back into trace events; the
+// ring publishes, wraps and counts drops in trace events.
+
+#include <loopscope/probes/collector.hpp>
+#include <loopscope/probes/recorder.hpp>
+#include <loopscope/probes/ring.hpp>
+#include <loopscope/probes/ring_reader.hpp>
+#include <loopscope/probes/trace_format.hpp>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <span>
+#include <string>
+#include <typeinfo>
+#include <unistd.h>
+#include <vector>
+
+namespace loopscope::probes {
+namespace {
+
+namespace format = probes::format;
+
+struct Out {
+  Event event;
+  std::vector<EventExt> ext;
+};
+
+std::vector<Out> read(EventRing& ring, RingReader& reader) {
+  ring.publish();
+  std::vector<Out> out;
+  const auto slots = ring.readable();
+  reader.read(slots, [&out](const Event& e, std::span<const EventExt> ext) {
+    out.push_back(Out{e, {ext.begin(), ext.end()}});
+  });
+  ring.consume(slots.size());
+  return out;
+}
+
+Event timed(EventKind kind, std::uint64_t ticks, std::uint32_t task, std::uint8_t flags = 0) {
+  return Event{ticks, task, 0, kind, flags};
+}
+// A compact step end: untimed, its one extension word in `time`, standing for its resume.
+Event compact(EventKind kind, std::uint32_t task, std::uint64_t word, std::uint16_t arg = 0) {
+  return Event{word, task, arg, kind, kUntimed | kFolded | kStep};
+}
+
+TEST(RingReader, ACompactStepBecomesItsResumeAndItsEnd) {
+  EventRing ring(64);
+  RingReader reader;
+  ring.append(timed(kTimeMark, 100, 0));
+  ring.append(compact(EventKind::kTaskSuspended, 5, 42, 9));
+  const EventExt object{77, 0};
+  ring.append(timed(EventKind::kTaskFinished, 300, 6, kStep | 1), {&object, 1});
+  const auto out = read(ring, reader);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].event.kind, EventKind::kTaskResumed);
+  EXPECT_EQ(out[0].event.task, 5u);
+  EXPECT_EQ(out[0].event.time, 100u);
+  EXPECT_EQ(out[1].event.kind, EventKind::kTaskSuspended);
+  EXPECT_EQ(out[1].event.time, 200u);  // half of the window: two steps share it
+  EXPECT_EQ(out[1].event.arg, 9u);
+  EXPECT_EQ(out[1].event.ext, 1u);  // flags cleared, the count left
+  ASSERT_EQ(out[1].ext.size(), 1u);
+  EXPECT_EQ(out[1].ext[0].a, 42u);
+  EXPECT_EQ(out[1].ext[0].b, 0u);
+  EXPECT_EQ(out[2].event.kind, EventKind::kTaskResumed);
+  EXPECT_EQ(out[2].event.time, 200u);
+  EXPECT_EQ(out[3].event.kind, EventKind::kTaskFinished);
+  EXPECT_EQ(out[3].event.time, 300u);
+  EXPECT_EQ(out[3].ext[0].a, 77u);
+}
+
+TEST(RingReader, UntimedStepsEndAtEvenSharesUpToTheEventThatClosesThem) {
+  EventRing ring(64);
+  RingReader reader;
+  ring.append(timed(kTimeMark, 1000, 0));
+  for (std::uint32_t task = 1; task <= 3; ++task) {
+    ring.append(compact(EventKind::kTaskSuspended, task, 0));
+  }
+  ring.append(timed(EventKind::kCallbackBegin, 1300, 0));  // the last step ended here
+  const auto out = read(ring, reader);
+  ASSERT_EQ(out.size(), 7u);
+  EXPECT_EQ(out[1].event.time, 1100u);
+  EXPECT_EQ(out[3].event.time, 1200u);
+  EXPECT_EQ(out[5].event.time, 1300u);
+  EXPECT_EQ(out[6].event.time, 1300u);
+}
+
+TEST(RingReader, EventsInsideAStepTakeTheTimeItBeganAndFoldedWordsRegroup) {
+  EventRing ring(64);
+  RingReader reader;
+  ring.append(timed(kTimeMark, 100, 0));
+  ring.append(Event{0, 7, 0, EventKind::kTaskResumed, kUntimed});
+  // A spawn: words parent, resume, file, line, function, 0.
+  const std::array<EventExt, 2> rest{EventExt{11, 12}, EventExt{13, 14}};
+  ring.append(Event{10, 8, 0, EventKind::kTaskCreated, kUntimed | kFolded | 2}, rest);
+  ring.append(Event{0, 7, 0, EventKind::kTaskSuspended, kUntimed | kFolded});
+  ring.append(timed(kTimeMark, 500, 0));
+  const auto out = read(ring, reader);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].event.kind, EventKind::kTaskResumed);
+  EXPECT_EQ(out[0].event.time, 100u);
+  EXPECT_EQ(out[1].event.kind, EventKind::kTaskCreated);
+  EXPECT_EQ(out[1].event.time, 100u);
+  ASSERT_EQ(out[1].ext.size(), 3u);
+  EXPECT_EQ(out[1].ext[0].a, 10u);
+  EXPECT_EQ(out[1].ext[0].b, 11u);
+  EXPECT_EQ(out[1].ext[1].a, 12u);
+  EXPECT_EQ(out[1].ext[1].b, 13u);
+  EXPECT_EQ(out[1].ext[2].a, 14u);
+  EXPECT_EQ(out[1].ext[2].b, 0u);
+  EXPECT_EQ(out[2].event.kind, EventKind::kTaskSuspended);
+  EXPECT_EQ(out[2].event.time, 500u);
+}
+
+TEST(RingReader, ObjectAddressesBecomeNumbersInOrderOfFirstAppearance) {
+  EventRing ring(64);
+  RingReader reader;
+  const int a = 0;
+  const int b = 0;
+  ring.append(timed(kTimeMark, 1, 0));
+  ring.append(compact(EventKind::kTaskSuspended, 1, object_address(&a)));
+  ring.append(compact(EventKind::kTaskSuspended, 2, object_address(&b)));
+  ring.append(compact(EventKind::kTaskSuspended, 3, object_address(&a)));
+  ring.append(compact(EventKind::kTaskSuspended, 4, 12345));  // a task id: kept
+  ring.append(timed(kTimeMark, 2, 0));
+  const auto out = read(ring, reader);
+  ASSERT_EQ(out.size(), 8u);
+  EXPECT_EQ(out[1].ext[0].a, 1u);
+  EXPECT_EQ(out[3].ext[0].a, 2u);
+  EXPECT_EQ(out[5].ext[0].a, 1u);
+  EXPECT_EQ(out[7].ext[0].a, 12345u);
+}
+
+TEST(RingReader, ARunSplitBetweenTwoReadsWaitsForTheEventThatClosesIt) {
+  EventRing ring(64);
+  RingReader reader;
+  ring.append(timed(kTimeMark, 0, 0));
+  ring.append(compact(EventKind::kTaskSuspended, 1, 0));
+  EXPECT_TRUE(read(ring, reader).empty());
+  ring.append(compact(EventKind::kTaskSuspended, 2, 0));
+  ring.append(timed(EventKind::kTaskSuspended, 300, 3, kStep));
+  const auto out = read(ring, reader);
+  ASSERT_EQ(out.size(), 6u);
+  EXPECT_EQ(out[1].event.time, 100u);
+  EXPECT_EQ(out[3].event.time, 200u);
+  EXPECT_EQ(out[4].event.time, 200u);
+  EXPECT_EQ(out[5].event.time, 300u);
+}
+
+TEST(RingReader, FinishHandsOutWhatIsLeftAtTheLastTimeKnown) {
+  EventRing ring(64);
+  RingReader reader;
+  ring.append(timed(EventKind::kPollEnd, 50, 0));
+  ring.append(compact(EventKind::kTaskSuspended, 1, 0));
+  ASSERT_EQ(read(ring, reader).size(), 1u);
+  std::vector<Event> rest;
+  reader.finish([&rest](const Event& e, std::span<const EventExt>) { rest.push_back(e); });
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].time, 50u);
+  EXPECT_EQ(rest[1].time, 50u);
+}
+
+TEST(EventRing, AppendsAreVisibleOncePublishedOrEveryFewThousandSlots) {
+  EventRing ring(1 << 14);
+  ring.append(timed(EventKind::kPollBegin, 1, 0));
+  EXPECT_EQ(ring.readable().size(), 0u);
+  ring.publish();
+  EXPECT_EQ(ring.readable().size(), 1u);
+  for (int i = 0; i < 10'000; ++i) {
+    ring.append_words(static_cast<std::uint64_t>(i), pack_header(1, 0, EventKind::kTaskResumed, 0));
+  }
+  EXPECT_GT(ring.readable().size(), 4096u);  // published by the ring itself
+  EXPECT_LT(ring.readable().size(), 10'001u);
+}
+
+TEST(EventRing, AnEventAcrossTheEndOfTheRingReadsBackWhole) {
+  EventRing ring(64);
+  for (int i = 0; i < 62; ++i) {
+    ring.append(timed(EventKind::kPollBegin, static_cast<std::uint64_t>(i), 0));
+  }
+  ring.publish();
+  ring.consume(ring.readable().size());
+  const std::array<EventExt, 3> ext{EventExt{1, 2}, EventExt{3, 4}, EventExt{5, 6}};
+  ASSERT_TRUE(ring.append(Event{99, 8, 0, EventKind::kTaskCreated, 3}, ext));
+  ring.publish();
+  RingReader reader;
+  std::vector<Out> out;
+  reader.read(ring.readable(), [&out](const Event& e, std::span<const EventExt> x) {
+    out.push_back(Out{e, {x.begin(), x.end()}});
+  });
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].event.time, 99u);
+  ASSERT_EQ(out[0].ext.size(), 3u);
+  EXPECT_EQ(out[0].ext[2].b, 6u);
+}
+
+TEST(EventRing, ADroppedCompactStepCountsAsTheTwoEventsItStandsFor) {
+  EventRing ring(64);
+  for (int i = 0; i < 64; ++i) {
+    ASSERT_TRUE(ring.append(timed(EventKind::kPollBegin, 1, 0)));
+  }
+  EXPECT_FALSE(ring.append(compact(EventKind::kTaskSuspended, 1, 0)));
+  EXPECT_FALSE(ring.append(timed(EventKind::kPollEnd, 2, 0)));
+  EXPECT_FALSE(ring.append(timed(kTimeMark, 3, 0)));  // no event of the trace
+  EXPECT_EQ(ring.dropped(), 3u);
+}
+
+// ---- every kind through the recorder, the collector and a file ----
+
+void a_coroutine_stand_in() {
+}
+
+std::vector<format::Record> read_events(const std::string& path, std::uint64_t& written) {
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<char> raw((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+  const std::span<const std::byte> data(reinterpret_cast<const std::byte*>(raw.data()), raw.size());
+  std::uint32_t header_size = 0;
+  format::decode_header(data, header_size);
+  std::vector<format::Record> events;
+  for (std::size_t at = header_size; at + format::kChunkHeaderSize <= data.size();) {
+    const auto header =
+        format::decode_chunk_header(data.subspan(at).first<format::kChunkHeaderSize>());
+    const auto payload = data.subspan(at + format::kChunkHeaderSize, header.length);
+    if (header.type == static_cast<std::uint8_t>(format::ChunkType::kEvents)) {
+      std::uint32_t thread = 0;
+      format::decode_events(payload, thread,
+                            [&events](const format::Record& r) { events.push_back(r); });
+    } else if (header.type == static_cast<std::uint8_t>(format::ChunkType::kEnd)) {
+      written = format::decode_end(payload).written;
+    }
+    at += format::kChunkHeaderSize + header.length;
+  }
+  return events;
+}
+
+TEST(RingReader, EveryKindSurvivesTheRecorderTheCollectorAndTheFile) {
+  const std::string path =
+      ::testing::TempDir() + "/ring_every_kind_" + std::to_string(getpid()) + ".lstrace";
+  auto collector = Collector::open(path);
+  auto recorder = collector->add_thread("loop");
+  Recorder& rec = *recorder;
+  const auto word = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p); };
+  rec.record(EventKind::kPollBegin, 10, 0);
+  rec.record(EventKind::kPollEnd, 20, 0, 3);
+  rec.record(
+      EventKind::kTaskCreated, 30, 2, 0,
+      std::array<EventExt, 3>{EventExt{1, reinterpret_cast<std::uintptr_t>(&a_coroutine_stand_in)},
+                              EventExt{word("spawner.cpp"), 7}, EventExt{word("spawner"), 0}});
+  rec.record(EventKind::kTaskResumed, 40, 2);
+  rec.record(EventKind::kTaskSuspended, 50, 2, 2, EventExt{5, 0});
+  rec.record(EventKind::kTaskResumed, 55, 2);
+  rec.record(EventKind::kTaskFinished, 60, 2, 2, EventExt{word(typeid(int).name()), 0});
+  rec.record(EventKind::kCallbackBegin, 70, 0, 0, EventExt{word(typeid(long).name()), 0});
+  rec.record(EventKind::kCallbackEnd, 80, 0);
+  rec.record(EventKind::kTimerFired, 90, 2);
+  rec.record(EventKind::kThreadJobQueued, 100, 2, 0, EventExt{1, 0});
+  rec.record(EventKind::kThreadJobStarted, 110, 2, 0,
+             std::array<EventExt, 2>{EventExt{1, 0}, EventExt{7, 0}});
+  rec.record(EventKind::kThreadJobFinished, 110, 2, 0,
+             std::array<EventExt, 2>{EventExt{1, 0}, EventExt{3, 0}});
+  rec.record(EventKind::kLagSample, 120, 0, 0, EventExt{5000, 0});
+  rec.record_time_mark(130);
+  rec.record_untimed(EventKind::kTaskSuspended, 3, 1, 9, kStep);
+  rec.record_time_mark(150);
+  rec.close();
+  recorder.reset();
+  collector.reset();  // drains, writes the end chunk, closes the file
+
+  std::uint64_t written = 0;
+  const auto events = read_events(path, written);
+  std::remove(path.c_str());
+  ASSERT_EQ(events.size(), 16u);
+  EXPECT_EQ(written, events.size());
+  std::vector<bool> seen(static_cast<std::size_t>(EventKind::kCount), false);
+  for (const auto& e : events) {
+    seen[static_cast<std::size_t>(e.kind)] = true;
+  }
+  for (std::size_t k = 0; k < seen.size(); ++k) {
+    EXPECT_TRUE(seen[k]) << kEventKindNames[k];
+  }
+  EXPECT_EQ(events[1].arg, 3u);
+  EXPECT_EQ(events[2].f[0], 1u);  // parent
+  EXPECT_NE(events[2].f[1], 0u);  // coroutine location
+  EXPECT_NE(events[2].f[2], 0u);  // spawn site location
+  EXPECT_EQ(events[4].f[0], 5u);
+  EXPECT_NE(events[6].f[0], 0u);  // exception type string
+  EXPECT_EQ(events[11].f[0], 1u);
+  EXPECT_EQ(events[11].f[1], 7u);
+  EXPECT_EQ(events[12].f[1], 3u);
+  EXPECT_EQ(events[13].f[0], 5000u);
+  EXPECT_EQ(events[14].kind, EventKind::kTaskResumed);
+  EXPECT_EQ(events[14].ticks, 130u);
+  EXPECT_EQ(events[15].kind, EventKind::kTaskSuspended);
+  EXPECT_EQ(events[15].ticks, 150u);
+  EXPECT_EQ(events[15].f[0], 9u);
+}
+
+}  // namespace
+}  // namespace loopscope::probes
