@@ -248,7 +248,7 @@ EventDecoder::EventDecoder(std::span<const std::byte> payload)
   if (count_ > in.remaining() / 2) {
     in.fail("event count " + std::to_string(count_) + " exceeds what the payload can hold");
   }
-  ticks_ = in.varint();
+  ticks_ = base_ticks_ = in.varint();
   left_ = count_;
   cur_ += in.offset();
 }

@@ -84,6 +84,19 @@ TEST(Export, ACorruptTraceThrowsATraceError) {
   }
 }
 
+TEST(Export, EventsThatPassTheirChecksumButDoNotDecodeFailEveryFormat) {
+  // The Perfetto export's first pass reads only the events chunks' headers: the second,
+  // which decodes them, must still refuse the chunk.
+  fmt::Bytes bytes = testing::synthetic_trace(false, false);
+  const fmt::Bytes payload{std::byte{0}, std::byte{1}, std::byte{100}, std::byte{0x1f},
+                           std::byte{0}};  // thread 0, one event at 100 of kind 31
+  testing::append_raw_chunk(bytes, static_cast<std::uint8_t>(fmt::ChunkType::kEvents), payload);
+  fmt::append_end(bytes, 0, 0);
+  for (const ExportFormat f : kFormats) {
+    EXPECT_THROW(export_bytes(bytes, f), TraceError) << static_cast<int>(f);
+  }
+}
+
 TEST(Export, ATraceWithoutStepsStillGivesSpeedscopeAProfile) {
   fmt::Bytes bytes;
   fmt::append_header(bytes, {probes::TickSource::kMonotonicNs, 0, 1});

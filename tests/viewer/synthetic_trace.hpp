@@ -108,4 +108,22 @@ class TempFile {
   std::filesystem::path path_;
 };
 
+// A chunk with a valid CRC around an arbitrary payload: reaches the payload decoders.
+inline void append_raw_chunk(fmt::Bytes& out, std::uint8_t type, const fmt::Bytes& payload,
+                             std::uint32_t length_override = 0) {
+  const std::size_t at = out.size();
+  out.resize(at + fmt::kChunkHeaderSize);
+  const std::uint32_t length =
+      length_override != 0 ? length_override : static_cast<std::uint32_t>(payload.size());
+  for (int i = 0; i < 4; ++i) {
+    out[at + i] = static_cast<std::byte>(length >> (8 * i));
+  }
+  out[at + 4] = static_cast<std::byte>(type);
+  out.insert(out.end(), payload.begin(), payload.end());
+  const std::uint32_t crc = fmt::chunk_crc({out.data() + at, fmt::kChunkHeaderSize}, payload);
+  for (int i = 0; i < 4; ++i) {
+    out[at + 8 + i] = static_cast<std::byte>(crc >> (8 * i));
+  }
+}
+
 }  // namespace loopscope::testing

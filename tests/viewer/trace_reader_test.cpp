@@ -10,6 +10,7 @@
 namespace loopscope::viewer {
 namespace {
 
+using testing::append_raw_chunk;
 using testing::synthetic_trace;
 using testing::TempFile;
 namespace fmt = probes::format;
@@ -133,6 +134,43 @@ TEST(TraceReader, EventsArriveInBatchesOfOneThreadInTheirOrder) {
     }
   }
   EXPECT_EQ(batched.out.str(), expected);
+}
+
+// Skips the events chunks of thread 0, noting what their headers said.
+class SkipThreadZero final : public TraceVisitor {
+ public:
+  std::ostringstream chunks;
+  std::uint64_t events_of_zero = 0, events_of_others = 0;
+  bool on_events_chunk(std::uint32_t thread, std::uint64_t count,
+                       std::uint64_t first_ticks) override {
+    chunks << thread << ":" << count << "@" << first_ticks << " ";
+    return thread != 0;
+  }
+  void on_event(std::uint32_t thread, const fmt::Record& /*r*/) override {
+    ++(thread == 0 ? events_of_zero : events_of_others);
+  }
+};
+
+TEST(TraceReader, AVisitorCanSkipAnEventsChunkFromItsHeaderAlone) {
+  fmt::Bytes bytes = synthetic_trace(false, false);
+  std::vector<fmt::Record> events;
+  for (std::uint32_t i = 0; i < 300; ++i) {
+    events.push_back({5'000'000 + i * 10ull, probes::EventKind::kTaskResumed, i % 7, 0, {}});
+  }
+  fmt::append_events(bytes, 0, events);
+  fmt::append_events(bytes, 7, std::span<const fmt::Record>(events).first(20));
+  TraceReader reader{std::span<const std::byte>(bytes)};
+  Log all;
+  const ReadResult whole = reader.read(all);
+  SkipThreadZero skipping;
+  const ReadResult skipped = reader.read(skipping);
+  EXPECT_EQ(skipping.events_of_zero, 0U);
+  EXPECT_EQ(skipped.events + skipped.events_skipped, whole.events);
+  EXPECT_EQ(skipped.events, skipping.events_of_others);
+  EXPECT_GE(skipped.events_skipped, events.size());
+  // The header of each chunk tells its thread, its count and its first event's ticks.
+  EXPECT_NE(skipping.chunks.str().find("0:300@5000000 7:20@5000000 "), std::string::npos)
+      << skipping.chunks.str();
 }
 
 // Counts what a big trace holds without keeping it.
@@ -272,24 +310,6 @@ TEST(TraceReader, EmptyShortAndForeignFilesAreClearErrors) {
   EXPECT_THROW(empty_reader.read(log), TraceError);
   EXPECT_THROW(TraceReader("/nonexistent/trace.lstrace"), TraceError);
   EXPECT_THROW(TraceReader(std::filesystem::temp_directory_path()), TraceError);
-}
-
-// A chunk with a valid CRC around an arbitrary payload: reaches the payload decoders.
-void append_raw_chunk(fmt::Bytes& out, std::uint8_t type, const fmt::Bytes& payload,
-                      std::uint32_t length_override = 0) {
-  const std::size_t at = out.size();
-  out.resize(at + fmt::kChunkHeaderSize);
-  const std::uint32_t length =
-      length_override != 0 ? length_override : static_cast<std::uint32_t>(payload.size());
-  for (int i = 0; i < 4; ++i) {
-    out[at + i] = static_cast<std::byte>(length >> (8 * i));
-  }
-  out[at + 4] = static_cast<std::byte>(type);
-  out.insert(out.end(), payload.begin(), payload.end());
-  const std::uint32_t crc = fmt::chunk_crc({out.data() + at, fmt::kChunkHeaderSize}, payload);
-  for (int i = 0; i < 4; ++i) {
-    out[at + 8 + i] = static_cast<std::byte>(crc >> (8 * i));
-  }
 }
 
 TEST(TraceReader, UnknownTypesOversizeLengthsAndUndecodablePayloadsAreErrors) {

@@ -13,7 +13,8 @@ std::optional<ExportFormat> parse_export_format(std::string_view name) {
 }
 
 ExportResult export_trace(TraceReader& reader, ExportFormat format, std::ostream& out) {
-  detail::Catalog catalog;
+  // The Perfetto export needs no event kinds from the first pass (export_perfetto.cpp).
+  detail::Catalog catalog(format != ExportFormat::kPerfetto);
   const ReadResult read = detail::read_catalog(reader, catalog);
   ExportResult result;
   switch (format) {
@@ -27,7 +28,7 @@ ExportResult export_trace(TraceReader& reader, ExportFormat format, std::ostream
       result = detail::export_speedscope(reader, catalog, out);
       break;
   }
-  result.events = read.events;
+  result.events = read.events + read.events_skipped;  // pass 2 decoded every one
   result.complete = read.complete;
   result.truncation = read.truncation;
   return result;

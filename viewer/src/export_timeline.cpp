@@ -129,18 +129,42 @@ void Catalog::on_events(std::uint32_t thread, std::span<const format::Record> ev
       first = r.ticks;
     }
   }
+  CatalogThread& t = thread_entry(thread);
+  const auto has = [kinds](EventKind k) { return (kinds & (1u << static_cast<unsigned>(k))) != 0; };
+  t.has_events = t.has_events || !events.empty();
+  t.is_loop = t.is_loop || has(EventKind::kPollBegin) || has(EventKind::kTaskResumed);
+  t.has_slices = t.has_slices || has(EventKind::kTaskResumed) || has(EventKind::kCallbackBegin);
+  if (first != UINT64_MAX) {
+    note_first_tick(first);
+  }
+}
+
+bool Catalog::on_events_chunk(std::uint32_t thread, std::uint64_t count,
+                              std::uint64_t first_ticks) {
+  // Zero ticks are "no clock yet": the first real time is further in, so decode the chunk.
+  if (event_kinds_ || first_ticks == 0) {
+    return true;
+  }
+  CatalogThread& t = thread_entry(thread);
+  t.has_events = t.has_events || count != 0;
+  if (count != 0) {
+    note_first_tick(first_ticks);
+  }
+  return false;
+}
+
+CatalogThread& Catalog::thread_entry(std::uint32_t thread) {
   if (cached_ == nullptr || cached_index_ != thread) {
     cached_ = &threads_[thread];
     cached_->index = thread;
     cached_index_ = thread;
   }
-  const auto has = [kinds](EventKind k) { return (kinds & (1u << static_cast<unsigned>(k))) != 0; };
-  cached_->has_events = cached_->has_events || !events.empty();
-  cached_->is_loop = cached_->is_loop || has(EventKind::kPollBegin) || has(EventKind::kTaskResumed);
-  cached_->has_slices =
-      cached_->has_slices || has(EventKind::kTaskResumed) || has(EventKind::kCallbackBegin);
-  if (first != UINT64_MAX && (!any_event_ || first < first_tick_)) {
-    first_tick_ = first;
+  return *cached_;
+}
+
+void Catalog::note_first_tick(std::uint64_t ticks) noexcept {
+  if (!any_event_ || ticks < first_tick_) {
+    first_tick_ = ticks;
     any_event_ = true;
   }
 }

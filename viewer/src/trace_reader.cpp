@@ -258,6 +258,10 @@ void TraceReader::read_chunk(const format::ChunkHeader& header, std::span<const 
 void TraceReader::read_events(std::span<const std::byte> payload, TraceVisitor& visitor,
                               ReadResult& result) {
   format::EventDecoder decoder(payload);
+  if (!visitor.on_events_chunk(decoder.thread(), decoder.count(), decoder.base_ticks())) {
+    result.events_skipped += decoder.count();
+    return;
+  }
   event_batch_.resize(kEventBatch);
   while (const std::size_t n = decoder.next(event_batch_)) {
     visitor.on_events(decoder.thread(), std::span<const format::Record>(event_batch_).first(n));

@@ -356,6 +356,8 @@ class EventDecoder {
 
   [[nodiscard]] std::uint32_t thread() const noexcept { return thread_; }
   [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
+  // The chunk's base ticks: those of its first event (the deltas are never negative).
+  [[nodiscard]] std::uint64_t base_ticks() const noexcept { return base_ticks_; }
   // Events not decoded yet.
   [[nodiscard]] std::uint64_t remaining() const noexcept { return left_; }
 
@@ -372,6 +374,7 @@ class EventDecoder {
   const std::byte* cur_;
   const std::byte* end_;
   std::uint64_t ticks_ = 0;
+  std::uint64_t base_ticks_ = 0;
   std::uint64_t count_ = 0;
   std::uint64_t left_ = 0;
   std::uint32_t task_ = 0;  // the task of the last event that had one

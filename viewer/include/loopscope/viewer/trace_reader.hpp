@@ -74,6 +74,14 @@ class TraceVisitor {
       on_event(thread, r);
     }
   }
+  // An events chunk of `count` events of `thread`, the first at `first_ticks`, before its
+  // events are decoded. Returning false skips them (no on_events() for this chunk, and they
+  // are not decoded, so not checked either): a pass that only needs to know where the events
+  // are saves the decoding.
+  virtual bool on_events_chunk(std::uint32_t /*thread*/, std::uint64_t /*count*/,
+                               std::uint64_t /*first_ticks*/) {
+    return true;
+  }
   virtual void on_drops(const format::Drops& /*drops*/) {}
   virtual void on_warning(const format::WarningRecord& /*warning*/) {}
   virtual void on_task_name(const format::TaskName& /*name*/) {}
@@ -90,6 +98,7 @@ struct Truncation {
 struct ReadResult {
   std::uint64_t chunks = 0;          // complete chunks read
   std::uint64_t events = 0;          // event records delivered
+  std::uint64_t events_skipped = 0;  // in chunks the visitor skipped (on_events_chunk)
   std::uint64_t bytes = 0;           // bytes consumed, header included
   bool complete = false;             // the `end` chunk was read
   std::uint64_t trailing_bytes = 0;  // bytes after the `end` chunk (ignored)
