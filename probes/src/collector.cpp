@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <map>
 #include <mutex>
+#include <sched.h>
 #include <sys/resource.h>
 #include <system_error>
 #include <thread>
@@ -333,7 +334,12 @@ void Collector::Impl::write_out(bool force, bool end) {
 void Collector::Impl::run() {
   // Background work: when CPUs are short, the observed program goes first. The ring absorbs
   // bursts meanwhile (a full one drops and counts, it never slows the loop).
-  setpriority(PRIO_PROCESS, 0, 19);  // this thread only (Linux: 0 is the calling thread)
+  // SCHED_IDLE rather than nice 19: a nice thread that lands on the loop's CPU still gets
+  // time slices of a few ms there, an idle-class one runs only when the CPU has nothing else.
+  const sched_param idle{0};
+  if (sched_setscheduler(0, SCHED_IDLE, &idle) != 0) {  // this thread (Linux: 0 is the caller)
+    setpriority(PRIO_PROCESS, 0, 19);
+  }
   std::unique_lock lock(mutex);
   while (!stopping) {
     const bool busy = drain_all();

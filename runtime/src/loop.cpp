@@ -1,5 +1,6 @@
 #include "debug_state.hpp"
 #include "lag_sampler.hpp"
+#include "run_step.hpp"
 #include <loopscope/detail/io_watch.hpp>
 #include <loopscope/detail/report.hpp>
 #include <loopscope/loop.hpp>
@@ -246,16 +247,6 @@ void Loop::fire_due_timers() {
     detail::TimerNode* timer = timers_.pop();
     timer->fire(timer);
   }
-}
-
-void Loop::run_step(detail::PromiseBase* task) {
-  current_ = task;
-  std::coroutine_handle<> next = task->continuation_;
-  do {
-    next.resume();
-    next = std::exchange(detail::t_next_transfer, nullptr);
-  } while (next);
-  current_ = nullptr;
 }
 
 void Loop::run_ready() {

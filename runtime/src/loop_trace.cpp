@@ -15,6 +15,7 @@
 // a poll that may wait, once per timer phase that fires anything, and before the first step
 // after a system call the loop made outside a timed poll (anchor_), so that the loop's own
 // work between steps is no step's time.
+#include "run_step.hpp"
 #include <loopscope/detail/intrusive_list.hpp>
 #include <loopscope/detail/promise.hpp>
 #include <loopscope/detail/report.hpp>
@@ -55,19 +56,19 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
     anchor_ = false;
     rec.record_time_mark(trace_tick());
   }
-  std::uint32_t left = window_left_;
   while (detail::ReadyNode* node = batch) {
     batch = node->next_ready;
     if (node->is_callback) [[unlikely]] {
       run_callback_traced(static_cast<detail::CallbackNode*>(node));
-      left = window_;
+      window_left_ = window_;
       continue;
     }
     auto* task = static_cast<detail::PromiseBase*>(node);
     const auto id = static_cast<std::uint32_t>(task->id_);
     run_step(task);  // the frame may be gone afterwards if the task finished
-    if (--left == 0 || step_marks_ != 0) [[unlikely]] {
-      left = record_step_end(task, id, left);
+    // The window is over, or the step was marked (mark_step()).
+    if (--window_left_ == 0) [[unlikely]] {
+      window_left_ = record_step_end(task, id);
       continue;
     }
     // The common case, kept to a few loads and two stores: a step that suspended, inside
@@ -82,12 +83,12 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
                          wait->object, probes::kStep);
     }
   }
-  window_left_ = left;
 }
 
-std::uint32_t Loop::record_step_end(detail::PromiseBase* task, std::uint32_t id,
-                                    std::uint32_t left) noexcept {
+std::uint32_t Loop::record_step_end(detail::PromiseBase* task, std::uint32_t id) noexcept {
   probes::Recorder& rec = *recorder_;
+  // Steps left in the window after this one: none, unless marks cut the countdown short.
+  const std::uint32_t left = step_marks_ != 0 ? marked_left_ - 1 : 0;
   // An event inside the step wrote its task_resumed: its end stands for nothing more.
   const std::uint8_t flags = (step_marks_ & kStepResumedWritten) != 0 ? 0 : probes::kStep;
   const bool finished = (step_marks_ & kStepFinished) != 0;
@@ -129,7 +130,7 @@ void Loop::run_callback_traced(detail::CallbackNode* callback) {
 void Loop::record_resumed_in_step() noexcept {
   // The step's end would stand for its task_resumed, but this event belongs after it.
   if ((step_marks_ & kStepResumedWritten) == 0) {
-    step_marks_ |= kStepResumedWritten;
+    mark_step(kStepResumedWritten);
     recorder_->record_untimed(EventKind::kTaskResumed, static_cast<std::uint32_t>(current_->id_),
                               0);
   }

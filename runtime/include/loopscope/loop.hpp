@@ -242,7 +242,7 @@ class Loop {
                       std::uint64_t finished) noexcept;
   // Called by a finishing task during its step: the step's end event says how it ended.
   void note_task_finished(detail::TaskState state, const char* exception_type) noexcept {
-    step_marks_ |= kStepFinished;
+    mark_step(kStepFinished);
     step_state_ = state;
     step_exception_type_ = exception_type;
   }
@@ -294,13 +294,13 @@ class Loop {
   void fire_due_timers();
   void run_ready();
   void run_ready_debug(detail::ReadyNode* batch);
-  void run_step(detail::PromiseBase* task);
+  // One step of a task; defined in src/run_step.hpp, inline in the plain and traced loops.
+  inline void run_step(detail::PromiseBase* task);
   void open_trace();
   // The traced paths (loop_trace.cpp).
   void run_ready_traced(detail::ReadyNode* batch);
   void run_callback_traced(detail::CallbackNode* callback);
-  std::uint32_t record_step_end(detail::PromiseBase* task, std::uint32_t id,
-                                std::uint32_t left) noexcept;
+  std::uint32_t record_step_end(detail::PromiseBase* task, std::uint32_t id) noexcept;
   void record_task_created(detail::PromiseBase* task, const SourceLocation& site) noexcept;
   void record_resumed_in_step() noexcept;
   void fire_due_timers_traced(TimePoint now);
@@ -339,9 +339,19 @@ class Loop {
   std::uint8_t step_marks_ = 0;
   detail::TaskState step_state_ = detail::TaskState::kPending;
   const char* step_exception_type_ = nullptr;
-  // Steps per clock read, and steps left before the next one (loop_trace.cpp).
+  // Steps per clock read, and steps left before the next one (loop_trace.cpp). A marked
+  // step sets window_left_ to 1, so that the one countdown per step also catches the marks,
+  // and keeps the real count in marked_left_.
   std::uint32_t window_ = 1;
   std::uint32_t window_left_ = 1;
+  std::uint32_t marked_left_ = 0;
+  void mark_step(std::uint8_t marks) noexcept {
+    if (step_marks_ == 0) {
+      marked_left_ = window_left_;
+      window_left_ = 1;
+    }
+    step_marks_ |= marks;
+  }
   // The loop made a system call since its last clock read: read it before the next step.
   bool anchor_ = false;
   std::uint64_t next_job_id_ = 1;
