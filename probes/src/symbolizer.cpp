@@ -187,6 +187,25 @@ std::string demangle(const char* name) {
   return coroutine_signature(std::move(result));
 }
 
+namespace {
+
+// A library of the system (libc, libstdc++, ...): it is named from its symbol table only.
+// Its file:line would be the system's sources, nothing a user edits, and reading its DWARF
+// costs the most of all: Debian's libc debug information is compressed, and decompressing
+// it took most of the ~350 ms a first stall report waited for.
+bool system_module(Dwfl_Module* module) {
+  const char* name = dwfl_module_info(module, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                      nullptr, nullptr);
+  if (name == nullptr) {
+    return false;
+  }
+  const std::string_view path(name);
+  return path.starts_with("/lib/") || path.starts_with("/lib64/") ||
+         path.starts_with("/usr/lib/") || path.starts_with("/usr/lib64/");
+}
+
+}  // namespace
+
 struct Symbolizer::State {
   Dwfl* dwfl = nullptr;
 };
@@ -219,6 +238,9 @@ Symbol Symbolizer::symbolize(std::uintptr_t address) {
   }
   if (module != nullptr) {
     symbol.function = demangle(dwfl_module_addrname(module, addr));
+    if (system_module(module)) {
+      return symbol;
+    }
     if (Dwfl_Line* line = dwfl_module_getsrc(module, addr)) {
       int lineno = 0;
       if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
