@@ -194,8 +194,8 @@ namespace {
 // costs the most of all: Debian's libc debug information is compressed, and decompressing
 // it took most of the ~350 ms a first stall report waited for.
 bool system_module(Dwfl_Module* module) {
-  const char* name = dwfl_module_info(module, nullptr, nullptr, nullptr, nullptr, nullptr,
-                                      nullptr, nullptr);
+  const char* name =
+      dwfl_module_info(module, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
   if (name == nullptr) {
     return false;
   }
