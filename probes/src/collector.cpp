@@ -1,4 +1,5 @@
 #include <loopscope/probes/collector.hpp>
+#include <loopscope/probes/fork.hpp>
 #include <loopscope/probes/ring_reader.hpp>
 #include <loopscope/probes/symbolizer.hpp>
 #include <loopscope/probes/trace_format.hpp>
@@ -147,6 +148,9 @@ std::uint64_t unix_ns() {
 
 struct Collector::Impl {
   CollectorOptions options;
+  // In a forked child the thread below is gone, with any lock it held: the child's copy
+  // of the collector then writes nothing and takes no lock (fork.hpp).
+  ForkGuard fork;
   int fd = -1;
   std::mutex mutex;  // guards threads, stopping, and the whole drain/write path
   std::condition_variable wake;
@@ -385,6 +389,15 @@ Collector::Collector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
 }
 
 Collector::~Collector() {
+  if (impl_->fork.in_child()) {
+    // The parent writes this trace; the child's events were never drained. The state is
+    // left allocated too: destroying the condition variable the gone thread waited on
+    // would wait for that thread forever.
+    abandon(impl_->thread);
+    ::close(impl_->fd);
+    (void)impl_.release();  // NOLINT(bugprone-unused-return-value): leaked on purpose
+    return;
+  }
   {
     std::lock_guard lock(impl_->mutex);
     impl_->stopping = true;
@@ -398,6 +411,11 @@ Collector::~Collector() {
 }
 
 std::shared_ptr<Recorder> Collector::add_thread(std::string name) {
+  if (impl_->fork.in_child()) {
+    // A loop started in a forked child records into a ring nobody drains: the smallest
+    // one, whose events are dropped and counted, never written into the parent's trace.
+    return std::make_shared<Recorder>(0, std::move(name), 0);
+  }
   std::lock_guard lock(impl_->mutex);
   auto recorder = std::make_shared<Recorder>(impl_->next_thread_index++, std::move(name),
                                              impl_->options.ring_slots);
@@ -406,16 +424,25 @@ std::shared_ptr<Recorder> Collector::add_thread(std::string name) {
 }
 
 std::uint64_t Collector::events_written() const noexcept {
+  if (impl_->fork.in_child()) {
+    return 0;
+  }
   std::lock_guard lock(impl_->mutex);
   return impl_->written;
 }
 
 std::uint64_t Collector::events_dropped() const noexcept {
+  if (impl_->fork.in_child()) {
+    return 0;
+  }
   std::lock_guard lock(impl_->mutex);
   return impl_->dropped;
 }
 
 void Collector::flush() {
+  if (impl_->fork.in_child()) {
+    return;
+  }
   std::lock_guard lock(impl_->mutex);
   impl_->drain_all();
   impl_->write_out(true);

@@ -32,11 +32,17 @@ Recorder::Recorder(std::uint32_t thread_index, std::string thread_name, std::siz
 }
 
 void Recorder::record_task_name(std::uint64_t task, std::string name) {
+  if (fork_.in_child()) {
+    return;  // the collector that would take it is gone, perhaps holding the lock
+  }
   std::lock_guard lock(rare_mutex_);
   names_.push_back(TaskName{task, std::move(name)});
 }
 
 void Recorder::record_warning(WarningEvent warning) {
+  if (fork_.in_child()) {
+    return;
+  }
   std::lock_guard lock(rare_mutex_);
   warnings_.push_back(std::move(warning));
 }

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <new>
+#include <pthread.h>
 #include <string>
 #include <string_view>
 #include <sys/epoll.h>
@@ -62,6 +64,8 @@ Loop::Loop(const Options& options)
         "loopscope::run() cannot be called from a running event loop; await the task "
         "instead, or run it on another thread");
   }
+  static const bool at_fork = pthread_atfork(nullptr, nullptr, forget_threads_in_child) == 0;
+  (void)at_fork;
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (epoll_fd_ < 0 || wake_fd_ < 0) {
@@ -88,6 +92,32 @@ Loop::Loop(const Options& options)
     throw;
   }
   detail::t_current_loop = this;
+}
+
+// In a forked child, on the thread that called fork() (the only one left), for each loop of
+// that thread:
+// - the to_thread jobs it waits for ran on threads that are gone and will never post back;
+// - its epoll instance and wake-up eventfd are the parent's own (fork shares them): a child
+//   that polled them would take the parent's wake-ups. It gets new ones. I/O waits
+//   registered before the fork stay with the parent: the sockets are the parent's too;
+// - the lock of its thread-safe queue may have been held by a thread that is gone.
+void Loop::forget_threads_in_child() noexcept {
+  for (Loop* loop = detail::t_current_loop; loop != nullptr; loop = loop->previous_loop_) {
+    loop->external_work_ = 0;
+    new (&loop->threadsafe_mutex_) std::mutex;
+    close(loop->epoll_fd_);  // the child's descriptors only: the parent keeps its own
+    close(loop->wake_fd_);
+    loop->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    loop->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;  // null marks the wake-up eventfd
+    epoll_ctl(loop->epoll_fd_, EPOLL_CTL_ADD, loop->wake_fd_, &ev);
+    if (loop->threadsafe_pending_.load(std::memory_order_relaxed)) {
+      const std::uint64_t one = 1;  // what is queued was posted to the old eventfd
+      [[maybe_unused]] const auto n = write(loop->wake_fd_, &one, sizeof(one));
+    }
+  }
 }
 
 Loop::~Loop() {
@@ -120,6 +150,12 @@ Loop::~Loop() {
   }
   drain_threadsafe();
   release_ready_callbacks();
+  if (debug_ != nullptr && fork_.in_child()) [[unlikely]] {
+    // The watchdog's and the deferred reports' threads exist in the parent only: joining
+    // them, or destroying what they wait on, would never return. Left allocated.
+    detail::t_debug_state = debug_->previous_debug_state;
+    (void)debug_.release();  // NOLINT(bugprone-unused-return-value): leaked on purpose
+  }
   debug_.reset();  // its findings go into the trace, which closes next
   if (recorder_ != nullptr) {
     recorder_->record_time_mark(recorder_->tick());  // closes the last window of steps

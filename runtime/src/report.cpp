@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <pthread.h>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -29,8 +30,20 @@ static_assert(kWarningNames.size() ==
               static_cast<std::size_t>(WarningKind::kGeneratorClosedByCancellation) + 1);
 
 // Findings are rare: one lock guards the observer, the reported sites and the symbolizer.
+// fork() takes it first, so that a child never starts with it held by a thread it does not
+// have (the debug watchdog's, mid-symbolization) nor with the symbolizer half-updated.
+std::mutex& report_mutex();
+void lock_reports_for_fork() noexcept {
+  report_mutex().lock();
+}
+void unlock_reports_after_fork() noexcept {
+  report_mutex().unlock();
+}
 std::mutex& report_mutex() {
   static std::mutex mutex;
+  static const bool at_fork = pthread_atfork(lock_reports_for_fork, unlock_reports_after_fork,
+                                             unlock_reports_after_fork) == 0;
+  (void)at_fork;
   return mutex;
 }
 WarningObserver& observer() {

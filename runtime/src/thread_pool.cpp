@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <pthread.h>
 #include <string>
 
@@ -51,6 +52,17 @@ ThreadPool::ThreadPool(std::size_t size) {
 }
 
 ThreadPool::~ThreadPool() {
+  if (fork_.in_child()) {
+    // The workers exist in the parent only. Destroying the condition variable they waited
+    // on would wait for them forever, and the lock may be held by one of them: both are
+    // replaced by new ones, whose destruction is then plain. Queued jobs are dropped.
+    for (std::thread& worker : workers_) {
+      probes::abandon(worker);
+    }
+    new (&mutex_) std::mutex;
+    new (&wake_) std::condition_variable;
+    return;
+  }
   const auto self = std::this_thread::get_id();
   for (const std::thread& worker : workers_) {
     if (worker.get_id() == self) {
@@ -62,6 +74,11 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::push(detail::UniqueFunction job) {
+  if (fork_.in_child()) {
+    throw Error(
+        "ThreadPool used in a forked child: its worker threads exist in the parent only "
+        "(make a new pool after fork(); to_thread's default pool is made anew)");
+  }
   {
     std::lock_guard lock(mutex_);
     jobs_.push_back(std::move(job));
@@ -100,7 +117,20 @@ void ThreadPool::work() noexcept {
   }
 }
 
+namespace {
+
+// In a forked child: the parent's default pool has no workers here, so the child gets a pool
+// of its own on its next to_thread. The lock may have been held by a thread that is gone.
+void forget_default_pool_in_child() noexcept {
+  new (&g_default_mutex) std::mutex;
+  g_default_pool.store(nullptr, std::memory_order_relaxed);  // the parent's copy is leaked
+}
+
+}  // namespace
+
 ThreadPool& default_thread_pool() {
+  static const bool at_fork = pthread_atfork(nullptr, nullptr, forget_default_pool_in_child) == 0;
+  (void)at_fork;
   if (ThreadPool* pool = g_default_pool.load(std::memory_order_acquire)) {
     return *pool;
   }

@@ -27,6 +27,7 @@
 #include <loopscope/options.hpp>
 #include <loopscope/probes/collector.hpp>
 #include <loopscope/probes/config.hpp>
+#include <loopscope/probes/fork.hpp>
 #include <loopscope/probes/recorder.hpp>
 #include <loopscope/source_location.hpp>
 
@@ -264,7 +265,11 @@ class Loop {
   // Work done on other threads on behalf of this loop (to_thread jobs) that will post back;
   // while any is outstanding a virtual clock does not jump ahead, and ~Loop waits for it.
   void add_external_work() noexcept { ++external_work_; }
-  void remove_external_work() noexcept { --external_work_; }
+  void remove_external_work() noexcept {
+    // Saturating: in a forked child, a job that ended just before the fork may report after
+    // the count was cleared (forget_threads_in_child()).
+    external_work_ -= external_work_ != 0 ? 1 : 0;
+  }
 
   // Runs iterations until `task` has finished. Throws Error if a loop on a ManualClock has
   // nothing left that could ever finish it (a deadlock, reported instead of hanging).
@@ -327,6 +332,10 @@ class Loop {
 
   // Debug mode's per-loop state (runtime/src/debug_state.hpp); null when debug mode is off.
   std::unique_ptr<detail::DebugState> debug_;
+  // A loop carried into a forked child (fork() called on its thread) finds the threads of
+  // its debug mode, its trace and its to_thread jobs gone (probes/fork.hpp).
+  probes::ForkGuard fork_;
+  static void forget_threads_in_child() noexcept;
 
   // Probes (see probes/): the collector of the trace file and this thread's recorder.
   std::shared_ptr<probes::Collector> collector_;

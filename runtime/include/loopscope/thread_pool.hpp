@@ -26,6 +26,7 @@
 #pragma once
 
 #include <loopscope/detail/unique_function.hpp>
+#include <loopscope/probes/fork.hpp>
 
 #include <condition_variable>
 #include <cstddef>
@@ -50,7 +51,9 @@ class ThreadPool {
   ~ThreadPool();
 
   // Queues `job` (any callable taking no arguments, move-only ones included) to run on a
-  // worker. Never blocks beyond taking the queue's lock.
+  // worker. Never blocks beyond taking the queue's lock. Throws Error in a process forked
+  // after the pool was made, whose workers did not survive fork() (the default pool is made
+  // anew there instead).
   template <class F>
   requires detail::UniqueFunctionTarget<F>
   void submit(F&& job) { push(detail::UniqueFunction(std::forward<F>(job))); }
@@ -63,6 +66,9 @@ class ThreadPool {
   void work() noexcept;
   void stop_and_join() noexcept;
 
+  // In a forked child the workers are gone: submit() throws there, and the destructor
+  // leaves the workers (and the lock and condition they may have held) alone.
+  probes::ForkGuard fork_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<detail::UniqueFunction> jobs_;

@@ -19,6 +19,7 @@
 
 #include <loopscope/probes/clock.hpp>
 #include <loopscope/probes/event.hpp>
+#include <loopscope/probes/fork.hpp>
 #include <loopscope/probes/ring.hpp>
 
 #include <array>
@@ -149,6 +150,7 @@ class Recorder {
   std::uint64_t os_tid_;
   std::string thread_name_;
   std::atomic<bool> closed_{false};
+  ForkGuard fork_;
   std::mutex rare_mutex_;
   std::vector<TaskName> names_;
   std::vector<WarningEvent> warnings_;
