@@ -37,13 +37,14 @@ class ForkGuard {
 // std::thread): neither joined nor detached, both of which would act on the parent's thread
 // descriptor, and not destroyed joinable, which would terminate. Its few bytes stay allocated.
 inline void abandon(std::thread& thread) noexcept {
-  if (thread.joinable()) {
-    // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): leaked on purpose, see above
-    new (std::nothrow) std::thread(std::move(thread));
-    if (thread.joinable()) {  // no memory for the holder: the program is about to fail anyway
-      std::terminate();
-    }
+  if (!thread.joinable()) {
+    return;
   }
-}
+  void* holder = ::operator new(sizeof(std::thread), std::nothrow);
+  if (holder == nullptr) {
+    std::terminate();  // out of memory in a forked child: nothing sound is left to do
+  }
+  new (holder) std::thread(std::move(thread));  // leaked on purpose, see above
+}  // NOLINT(clang-analyzer-cplusplus.NewDeleteLeaks)
 
 }  // namespace loopscope::probes
