@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <new>
 #include <pthread.h>
 #include <string>
@@ -66,19 +67,9 @@ Loop::Loop(const Options& options)
   }
   static const bool at_fork = pthread_atfork(nullptr, nullptr, forget_threads_in_child) == 0;
   (void)at_fork;
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) {
-    const int err = errno;
-    if (epoll_fd_ >= 0) {
-      close(epoll_fd_);
-    }
-    throw std::system_error(err, std::generic_category(), "loopscope: creating the event loop");
+  if (!open_poller()) {
+    throw std::system_error(errno, std::generic_category(), "loopscope: creating the event loop");
   }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = nullptr;  // null marks the wake-up eventfd
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   try {
     open_trace();
     if (options_.debug) {
@@ -94,7 +85,7 @@ Loop::Loop(const Options& options)
   detail::t_current_loop = this;
 }
 
-// In a forked child, on the thread that called fork() (the only one left), for each loop of
+// In a forked child, on the thread that called fork() (the only one left), for the loop of
 // that thread:
 // - the to_thread jobs it waits for ran on threads that are gone and will never post back;
 // - its epoll instance and wake-up eventfd are the parent's own (fork shares them): a child
@@ -102,22 +93,40 @@ Loop::Loop(const Options& options)
 //   registered before the fork stay with the parent: the sockets are the parent's too;
 // - the lock of its thread-safe queue may have been held by a thread that is gone.
 void Loop::forget_threads_in_child() noexcept {
-  for (Loop* loop = detail::t_current_loop; loop != nullptr; loop = loop->previous_loop_) {
-    loop->external_work_ = 0;
-    new (&loop->threadsafe_mutex_) std::mutex;
-    close(loop->epoll_fd_);  // the child's descriptors only: the parent keeps its own
-    close(loop->wake_fd_);
-    loop->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-    loop->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.ptr = nullptr;  // null marks the wake-up eventfd
-    epoll_ctl(loop->epoll_fd_, EPOLL_CTL_ADD, loop->wake_fd_, &ev);
-    if (loop->threadsafe_pending_.load(std::memory_order_relaxed)) {
-      const std::uint64_t one = 1;  // what is queued was posted to the old eventfd
-      [[maybe_unused]] const auto n = write(loop->wake_fd_, &one, sizeof(one));
-    }
+  Loop* const loop = detail::t_current_loop;  // at most one: a loop never nests on a thread
+  if (loop == nullptr) {
+    return;
   }
+  loop->external_work_ = 0;
+  new (&loop->threadsafe_mutex_) std::mutex;
+  close(loop->epoll_fd_);  // the child's descriptors only: the parent keeps its own
+  close(loop->wake_fd_);
+  // On failure both are -1, and the loop's next poll fails with a clear error.
+  if (loop->open_poller() && loop->threadsafe_pending_.load(std::memory_order_relaxed)) {
+    const std::uint64_t one = 1;  // what is queued was posted to the old eventfd
+    [[maybe_unused]] const auto n = write(loop->wake_fd_, &one, sizeof(one));
+  }
+}
+
+bool Loop::open_poller() noexcept {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+    const int err = errno;
+    for (int* fd : {&epoll_fd_, &wake_fd_}) {
+      if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+      }
+    }
+    errno = err;
+    return false;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // null marks the wake-up eventfd
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  return true;
 }
 
 Loop::~Loop() {

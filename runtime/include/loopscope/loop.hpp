@@ -336,6 +336,9 @@ class Loop {
   // its debug mode, its trace and its to_thread jobs gone (probes/fork.hpp).
   probes::ForkGuard fork_;
   static void forget_threads_in_child() noexcept;
+  // Opens epoll_fd_ and wake_fd_, the eventfd registered in it; on failure sets both to -1
+  // and leaves errno as the failing call set it.
+  bool open_poller() noexcept;
 
   // Probes (see probes/): the collector of the trace file and this thread's recorder.
   std::shared_ptr<probes::Collector> collector_;
