@@ -21,6 +21,25 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Under GCC 12's AddressSanitizer, children forked from a process with other threads hung in
+// their first allocations (2 of these 4 tests, each time a different pair). That is consistent
+// with the sanitizer's allocator not taking its locks across fork(), as glibc's malloc does.
+// The release build runs these tests; under ASan they would test the sanitizer.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAllocatorSurvivesFork = false;
+#else
+constexpr bool kAllocatorSurvivesFork = true;
+#endif
+
+class Fork : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!kAllocatorSurvivesFork) {
+      GTEST_SKIP() << "this sanitizer's allocator does not survive fork() in a threaded process";
+    }
+  }
+};
+
 // Exit statuses of the child.
 constexpr int kChildOk = 0;
 constexpr int kChildWrongResult = 3;
@@ -93,7 +112,7 @@ void run_forking_program(const Options& options) {
   EXPECT_EQ(WEXITSTATUS(status), kChildOk);
 }
 
-TEST(Fork, AChildOfATracedDebugLoopFinishesItsLoopAndLeavesTheParentsTraceWhole) {
+TEST_F(Fork, AChildOfATracedDebugLoopFinishesItsLoopAndLeavesTheParentsTraceWhole) {
   const auto trace = temp_path("fork.lstrace");
   Options options;
   options.trace_path = trace.string();
@@ -111,11 +130,11 @@ TEST(Fork, AChildOfATracedDebugLoopFinishesItsLoopAndLeavesTheParentsTraceWhole)
   std::filesystem::remove(trace);
 }
 
-TEST(Fork, AChildOfAPlainLoopFinishesItsLoop) {
+TEST_F(Fork, AChildOfAPlainLoopFinishesItsLoop) {
   run_forking_program(Options{});
 }
 
-TEST(Fork, APoolMadeBeforeTheForkSaysSoInTheChild) {
+TEST_F(Fork, APoolMadeBeforeTheForkSaysSoInTheChild) {
   ThreadPool pool(2);
   pool.submit([] {});
   std::fflush(nullptr);
@@ -137,7 +156,7 @@ TEST(Fork, APoolMadeBeforeTheForkSaysSoInTheChild) {
   EXPECT_EQ(WEXITSTATUS(status), kChildOk);
 }
 
-TEST(Fork, APoolMadeBeforeTheForkIsDestroyedInTheChildWithoutWaitingForItsWorkers) {
+TEST_F(Fork, APoolMadeBeforeTheForkIsDestroyedInTheChildWithoutWaitingForItsWorkers) {
   auto pool = std::make_unique<ThreadPool>(2);
   std::fflush(nullptr);
   const pid_t pid = ::fork();
