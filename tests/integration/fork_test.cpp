@@ -22,7 +22,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // Under GCC 12's AddressSanitizer, children forked from a process with other threads hung in
-// their first allocations (2 of these 4 tests, each time a different pair). That is consistent
+// their first allocations (2 of these 4 tests in one CI run, none in another). That is consistent
 // with the sanitizer's allocator not taking its locks across fork(), as glibc's malloc does.
 // The release build runs these tests; under ASan they would test the sanitizer.
 #if defined(__SANITIZE_ADDRESS__)
