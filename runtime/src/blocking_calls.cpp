@@ -10,7 +10,12 @@
 //     are left out (O_NONBLOCK does not apply to them), and so are writes to stdout and
 //     stderr (logging).
 // The runtime's own I/O uses non-blocking descriptors and is never reported; getaddrinfo
-// runs on to_thread workers, where the check is off.
+// runs on to_thread workers, where the check is off. The loop thread only captures the
+// stack (a fraction of a microsecond) and hands the finding to a thread of its DebugState,
+// which symbolizes and prints it while the call runs: debug mode adds nothing to the time
+// the loop is blocked, and every finding is out by the time run() returns. With
+// LOOPSCOPE_DEBUG_ABORT=blocking_call the finding is reported, and the program aborted, at
+// the call itself.
 //
 // The stall watchdog's signal interrupts a sleep of the loop thread (the kernel never
 // restarts a sleep); the wrappers then sleep on for the time left, so that sampling a
@@ -39,6 +44,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace loopscope::detail {
 
@@ -146,10 +152,30 @@ std::string running_now(const PromiseBase* task) {
     for (std::size_t i = 0; i < std::min<std::size_t>(depth, 8); ++i) {
       site = site * 31 + stack.at(i);
     }
-    report_warning(WarningKind::kBlockingCall, std::move(message),
-                   FindingContext{.stack = std::span<const std::uintptr_t>(stack.data(), depth),
-                                  .site = site,
-                                  .task = task != nullptr ? task->id_ : 0});
+    const std::uint64_t task_id = task != nullptr ? task->id_ : 0;
+    DebugState* debug = t_current_loop != nullptr ? t_current_loop->debug_state() : nullptr;
+    if (debug == nullptr || aborts_on(WarningKind::kBlockingCall)) {
+      // An abort stops the program at the call itself.
+      report_warning(WarningKind::kBlockingCall, std::move(message),
+                     FindingContext{.stack = std::span<const std::uintptr_t>(stack.data(), depth),
+                                    .site = site,
+                                    .task = task_id});
+      return;
+    }
+    // Symbolized and printed on a thread of its own: the call is about to block the loop,
+    // and reading debug information first would block it longer (and delay the stall
+    // finding that may follow). Once per site and loop from here; once per site in all by
+    // report_warning.
+    if (!debug->blocking_sites_posted.insert(site).second) {
+      return;
+    }
+    debug->deferred_reports.post(
+        [stack = std::vector<std::uintptr_t>(stack.begin(), stack.begin() + depth),
+         message = std::move(message), site, task_id, recorder = debug->loop.recorder()]() mutable {
+          report_warning(
+              WarningKind::kBlockingCall, std::move(message),
+              FindingContext{.stack = stack, .site = site, .task = task_id, .recorder = recorder});
+        });
   } catch (...) {  // NOLINT(bugprone-empty-catch): a finding must never break the program
   }
 }

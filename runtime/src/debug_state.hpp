@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <unordered_set>
 
 namespace loopscope::detail {
 
@@ -47,13 +48,16 @@ struct DebugState {
   StallWatchdog watchdog{loop, steps.activity()};
   // Reports the blocking libc calls made on the loop's thread.
   BlockingCallChecks blocking_calls;
+  // The blocking calls' sites handed to deferred_reports (loop thread only).
+  std::unordered_set<std::uintptr_t> blocking_sites_posted;
 
   // ---- task lifecycle checks (fanout, cancellation, generators: task_findings.cpp) ----
   // More live tasks than this from one spawn site is an unbounded fan-out.
   std::size_t fanout_limit;
   // t_debug_state before this loop's (restored on destruction).
   DebugState* previous_debug_state = nullptr;
-  // Findings reported off the loop thread (unbounded_fanout); joined first on destruction.
+  // Findings reported off the loop thread (unbounded_fanout, blocking_call); joined first on
+  // destruction.
   DeferredReports deferred_reports;
 };
 

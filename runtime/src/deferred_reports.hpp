@@ -1,19 +1,29 @@
 // Findings reported from a thread of their own, for the checks that fire on the loop thread
 // in the middle of work the loop should not stop for.
 //
-// Reporting a finding symbolizes its stack, and the first symbolization in a process loads
-// the program's debug information: a few hundred milliseconds. The unbounded_fanout finding
-// fires inside the very burst of spawns it is about (W1 spawns 100,000 tasks from one line),
-// so it is reported from another thread and the loop carries on. The threads are joined
-// when the loop's DebugState goes, before its trace is closed: every deferred finding is
-// printed and recorded by the time run() returns.
+// Reporting a finding symbolizes its stack, and the first symbolization of an address reads
+// debug information: milliseconds, and a few hundred of them while the program's debug
+// information is first loaded. The unbounded_fanout finding fires inside the very burst of
+// spawns it is about (W1 spawns 100,000 tasks from one line), and a blocking_call finding is
+// made just before the call blocks the loop, with a stall finding possibly due within the
+// stall threshold: both are handed to this loop's reporting thread, and the loop carries on.
+// The thread reports them in the order they were posted. Its time is not reporting time
+// (detail::reporting_ns()): no step waits for it, and one that waits for the report lock
+// meanwhile counts its own wait. The thread is joined when the loop's DebugState goes,
+// before its trace is closed: every deferred finding is printed and recorded by the time
+// run() returns.
 #pragma once
 
+#include <loopscope/detail/report.hpp>
+#include <loopscope/probes/fork.hpp>
+
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
+#include <pthread.h>
 #include <thread>
 #include <utility>
-#include <vector>
 
 namespace loopscope::detail {
 
@@ -25,25 +35,80 @@ class DeferredReports {
   DeferredReports(DeferredReports&&) = delete;
   DeferredReports& operator=(DeferredReports&&) = delete;
   ~DeferredReports() {
-    for (std::thread& thread : threads_) {
-      thread.join();
+    if (fork_.in_child()) {
+      probes::abandon(thread_);  // the parent's thread; its lock may be held (fork.hpp)
+      return;
+    }
+    {
+      const std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    ready_.notify_one();
+    if (thread_.joinable()) {
+      thread_.join();
     }
   }
 
-  // Runs `report` on a new thread; on this one if no thread can be started.
+  // Queues `report` for the reporting thread (started on first use); runs it on this thread
+  // if no thread can be started, or in a forked child, where the thread does not exist.
   void post(std::function<void()> report) noexcept {
-    try {
-      threads_.emplace_back(report);
-    } catch (...) {
+    if (!fork_.in_child()) {
+      bool queued = false;
       try {
-        report();
-      } catch (...) {  // NOLINT(bugprone-empty-catch): reporting must never break the program
+        {
+          const std::lock_guard lock(mutex_);
+          queue_.push_back(std::move(report));
+          queued = true;
+          if (!thread_.joinable()) {
+            thread_ = std::thread([this] { work(); });
+            pthread_setname_np(thread_.native_handle(), "loopscope-report");
+          }
+        }
+        ready_.notify_one();
+        return;
+      } catch (...) {  // NOLINT(bugprone-empty-catch): no thread: reported right here
+      }
+      if (queued) {  // the thread could not start, so nothing else is queued
+        const std::lock_guard lock(mutex_);
+        report = std::move(queue_.back());
+        queue_.pop_back();
       }
     }
+    run(report);
   }
 
  private:
-  std::vector<std::thread> threads_;
+  static void run(const std::function<void()>& report) noexcept {
+    try {
+      if (report) {
+        report();
+      }
+    } catch (...) {  // NOLINT(bugprone-empty-catch): reporting must never break the program
+    }
+  }
+
+  void work() {
+    set_reporting_uncounted();
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ready_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        return;  // stopped, and everything posted is reported
+      }
+      const std::function<void()> report = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      run(report);
+      lock.lock();
+    }
+  }
+
+  probes::ForkGuard fork_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> queue_;  // guarded by mutex_
+  bool stop_ = false;                        // guarded by mutex_
+  std::thread thread_;                       // started by the first post()
 };
 
 }  // namespace loopscope::detail

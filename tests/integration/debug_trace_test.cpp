@@ -98,5 +98,32 @@ TEST(DebugTrace, DebugModeRecordsTheSameStepsAsTheTracedPathAndItsFindings) {
   EXPECT_EQ(findings.count(WarningKind::kSlowCallback), 1);
 }
 
+Task<int> nap_in_a_task() {
+  co_return usleep(1);  // a blocking_call finding, reported from another thread
+}
+
+TEST(DebugTrace, AFindingReportedOffTheLoopThreadIsInTheTraceWithItsTaskAndFrames) {
+  const testing::WarningRecorder findings{WarningKind::kBlockingCall};
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() /
+      ("loopscope_debug_trace_blocking_" + std::to_string(::getpid()) + ".lstrace");
+  ManualClock clock;
+  Options options;
+  options.clock = &clock;
+  options.trace_path = path.string();
+  options.debug = true;
+  options.lag_sample_interval = 0ms;
+  EXPECT_EQ(run(nap_in_a_task(), options), 0);
+  StepLog log;
+  viewer::TraceReader reader(path);
+  EXPECT_TRUE(reader.read(log).complete);
+  std::filesystem::remove(path);
+  ASSERT_EQ(log.warnings.size(), 1U);
+  EXPECT_EQ(log.warnings[0].kind, static_cast<std::uint8_t>(WarningKind::kBlockingCall));
+  EXPECT_EQ(log.warnings[0].task, 1U);
+  EXPECT_FALSE(log.warnings[0].frames.empty());
+  EXPECT_EQ(findings.count(WarningKind::kBlockingCall), 1);
+}
+
 }  // namespace
 }  // namespace loopscope

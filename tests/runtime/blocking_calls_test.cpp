@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fcntl.h>
+#include <mutex>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <string>
@@ -266,6 +267,35 @@ TEST(BlockingCalls, WithoutDebugModeBlockingCallsAreNotReported) {
   EXPECT_EQ(run_debug(nap_with_usleep(), /*debug=*/false), 0);
   EXPECT_EQ(run_debug(read_and_write_a_blocking_pipe(&p), /*debug=*/false), 2);
   EXPECT_EQ(warnings.count(WarningKind::kBlockingCall), 0);
+}
+
+Task<int> nap_fifty_times_with_usleep() {
+  int failures = 0;
+  for (int i = 0; i < 50; ++i) {
+    failures += usleep(1) == 0 ? 0 : 1;  // one place, fifty calls
+  }
+  co_return failures;
+}
+
+// The loop thread only captures the stack: the finding is symbolized, printed and observed
+// on another thread while the call blocks, once for the place, and before run() returns.
+TEST(BlockingCalls, TheFindingIsReportedOffTheLoopThreadOncePerPlaceBeforeRunReturns) {
+  std::mutex mutex;
+  std::vector<std::thread::id> observed_on;
+  const WarningObserver previous = set_warning_observer([&](const Warning& w) {
+    if (w.kind == WarningKind::kBlockingCall) {
+      const std::lock_guard lock(mutex);
+      observed_on.push_back(std::this_thread::get_id());
+    }
+  });
+  const int failures = run_debug(nap_fifty_times_with_usleep());
+  {
+    const std::lock_guard lock(mutex);
+    ASSERT_EQ(observed_on.size(), 1U);
+    EXPECT_NE(observed_on[0], std::this_thread::get_id());  // the loop ran on this thread
+  }
+  set_warning_observer(previous);
+  EXPECT_EQ(failures, 0);
 }
 
 TEST(BlockingCalls, TheLoopThreadIsNotCheckedOnceItsLoopIsGone) {
