@@ -29,6 +29,7 @@
 #include "debug_state.hpp"
 #include <loopscope/detail/report.hpp>
 #include <loopscope/loop.hpp>
+#include <loopscope/probes/recorder.hpp>
 #include <loopscope/probes/stack.hpp>
 
 #include <array>
@@ -169,13 +170,17 @@ std::string running_now(const PromiseBase* task) {
     if (!debug->blocking_sites_posted.insert(site).second) {
       return;
     }
-    debug->deferred_reports.post(
-        [stack = std::vector<std::uintptr_t>(stack.begin(), stack.begin() + depth),
-         message = std::move(message), site, task_id, recorder = debug->loop.recorder()]() mutable {
-          report_warning(
-              WarningKind::kBlockingCall, std::move(message),
-              FindingContext{.stack = stack, .site = site, .task = task_id, .recorder = recorder});
-        });
+    probes::Recorder* const recorder = debug->loop.recorder();
+    const std::uint64_t ticks = recorder != nullptr ? recorder->now() : 0;  // at the call
+    debug->deferred_reports.post([stack = std::vector<std::uintptr_t>(stack.begin(),
+                                                                      stack.begin() + depth),
+                                  message = std::move(message), site, task_id, recorder,
+                                  ticks]() mutable {
+      report_warning(
+          WarningKind::kBlockingCall, std::move(message),
+          FindingContext{
+              .stack = stack, .site = site, .task = task_id, .recorder = recorder, .ticks = ticks});
+    });
   } catch (...) {  // NOLINT(bugprone-empty-catch): a finding must never break the program
   }
 }

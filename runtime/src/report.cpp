@@ -217,7 +217,7 @@ void record_in_trace(const Warning& warning, const detail::FindingContext& conte
     return;
   }
   probes::WarningEvent event;
-  event.ticks = recorder->now();
+  event.ticks = context.ticks != 0 ? context.ticks : recorder->now();
   event.kind = static_cast<std::uint8_t>(warning.kind);
   event.task = context.task;
   event.message = warning.message;

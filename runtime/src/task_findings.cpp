@@ -7,6 +7,7 @@
 #include <loopscope/detail/promise.hpp>
 #include <loopscope/detail/report.hpp>
 #include <loopscope/loop.hpp>
+#include <loopscope/probes/recorder.hpp>
 #include <loopscope/probes/stack.hpp>
 
 #include <array>
@@ -38,10 +39,12 @@ void report_about_task(WarningKind kind, std::string message, const PromiseBase&
 [[gnu::cold]] void report_fanout(DebugState& debug, const PromiseBase& task,
                                  const SpawnSite& site) {
   const std::span<const std::uintptr_t> stack = debug.creation_stack(task);
+  probes::Recorder* const recorder = debug.loop.recorder();
+  const std::uint64_t ticks = recorder != nullptr ? recorder->now() : 0;  // at the spawn
   debug.deferred_reports.post([stack = std::vector<std::uintptr_t>(stack.begin(), stack.end()),
                                code = site.code,
                                where = std::string(site.file) + ":" + std::to_string(site.line),
-                               live = site.live, id = task.id_, recorder = debug.loop.recorder()] {
+                               live = site.live, id = task.id_, recorder, ticks] {
     report_warning(WarningKind::kUnboundedFanout,
                    std::to_string(live) + " live tasks spawned at " + where + " (coroutine " +
                        code_name(code) + "): bound the fan-out with a Semaphore",
@@ -50,7 +53,8 @@ void report_about_task(WarningKind kind, std::string message, const PromiseBase&
                                   .code = code,
                                   .site = std::hash<std::string>{}(where),
                                   .task = id,
-                                  .recorder = recorder});
+                                  .recorder = recorder,
+                                  .ticks = ticks});
   });
 }
 

@@ -26,10 +26,17 @@ namespace format = probes::format;
 class StepLog final : public viewer::TraceVisitor {
  public:
   std::map<std::uint32_t, std::vector<probes::EventKind>> steps;
+  std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> first_resumed_last_ended;
   std::vector<format::WarningRecord> warnings;
 
   void on_events(std::uint32_t /*thread*/, std::span<const format::Record> batch) override {
     for (const format::Record& r : batch) {
+      if (r.kind == probes::EventKind::kTaskResumed) {
+        first_resumed_last_ended.try_emplace(r.task, r.ticks, r.ticks);
+      } else if (r.kind == probes::EventKind::kTaskSuspended ||
+                 r.kind == probes::EventKind::kTaskFinished) {
+        first_resumed_last_ended[r.task].second = r.ticks;
+      }
       switch (r.kind) {
         case probes::EventKind::kTaskCreated:
         case probes::EventKind::kTaskResumed:
@@ -122,6 +129,11 @@ TEST(DebugTrace, AFindingReportedOffTheLoopThreadIsInTheTraceWithItsTaskAndFrame
   EXPECT_EQ(log.warnings[0].kind, static_cast<std::uint8_t>(WarningKind::kBlockingCall));
   EXPECT_EQ(log.warnings[0].task, 1U);
   EXPECT_FALSE(log.warnings[0].frames.empty());
+  // At the time of the call, inside the task's one step, not when it was printed.
+  ASSERT_EQ(log.first_resumed_last_ended.count(1), 1U);
+  const auto [resumed, finished] = log.first_resumed_last_ended.at(1);
+  EXPECT_GE(log.warnings[0].ticks, resumed);
+  EXPECT_LE(log.warnings[0].ticks, finished);
   EXPECT_EQ(findings.count(WarningKind::kBlockingCall), 1);
 }
 

@@ -73,6 +73,9 @@ struct FindingContext {
   std::uint64_t task = 0;
   // The trace to record it in; null: the trace of the calling thread's loop, if any.
   probes::Recorder* recorder = nullptr;
+  // When it happened, in that recorder's clock (a finding reported from another thread
+  // later on); 0: when it is reported.
+  std::uint64_t ticks = 0;
 };
 
 // Prints `loopscope: warning: <kind>: <message>` and its `    at f (file:line)` frames on
