@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <latch>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -354,7 +355,12 @@ Task<int> waits_from_another_loop(TaskHandle<void>* theirs) {
 Task<std::string> lends_a_task(Task<int> (*borrower)(TaskHandle<void>*)) {
   Event release;
   TaskHandle<void> mine = spawn(held_until(&release));
-  auto on_worker = [&mine, borrower]() -> std::string {
+  // The worker touches `mine` (its reference count) only once this step is over, after
+  // which the loop thread leaves it alone until the job is done.
+  std::latch step_over{1};
+  current_loop().call_soon([&step_over] { step_over.count_down(); });
+  auto on_worker = [&mine, &step_over, borrower]() -> std::string {
+    step_over.wait();
     try {
       run(borrower(&mine));
     } catch (const Error& e) {
