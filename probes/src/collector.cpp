@@ -133,8 +133,10 @@ struct ThreadState {
   RingReader reader{};  // the ring's compact forms (event.hpp) back to trace events
   std::uint64_t dropped_seen = 0;
   std::uint64_t last_ticks = 0;
+  std::chrono::steady_clock::time_point last_drain = std::chrono::steady_clock::now();
   bool announced = false;
   bool finished = false;
+  bool behind = false;  // the last drain left a quarter of the ring or more: drain again
 };
 
 std::uint64_t unix_ns() {
@@ -171,7 +173,8 @@ struct Collector::Impl {
   std::thread thread;
 
   void run();
-  bool drain_all();
+  // Drains the rings that are due (all of them if `all`); says whether one is still behind.
+  bool drain_all(bool all);
   void drain(ThreadState& state);
   void resolve(format::Record& rec, std::span<const EventExt> ext);
   void write_out(bool force, bool end = false);
@@ -290,15 +293,34 @@ void Collector::Impl::drain(ThreadState& state) {
   }
 }
 
-bool Collector::Impl::drain_all() {
+bool drain_due(const RingLook& look, const CollectorOptions& options) noexcept {
+  return look.closed || look.waiting || look.behind || look.readable >= look.capacity / 2 ||
+         look.since_drain >= std::chrono::milliseconds(options.busy_drain_interval_ms);
+}
+
+bool Collector::Impl::drain_all(bool all) {
+  const auto now = std::chrono::steady_clock::now();
   bool busy = false;
   for (ThreadState& state : threads) {
     // A closed recorder (or one nobody else holds) gets no more events: drain it a last time.
     // Checked before draining, so that nothing recorded just before the close is missed;
     // the acquire in closed() makes those events visible.
     state.finished = state.recorder->closed() || state.recorder.use_count() == 1;
+    const EventRing& ring = state.recorder->ring();
+    const RingLook look{.closed = state.finished,
+                        .waiting = state.recorder->waiting(),
+                        .behind = state.behind,
+                        .readable = ring.readable().size(),
+                        .capacity = ring.capacity(),
+                        .since_drain = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            now - state.last_drain)};
+    if (!all && !drain_due(look, options)) {
+      continue;  // its loop is running steps: leave it alone a while yet
+    }
     drain(state);
-    busy = busy || state.recorder->ring().readable().size() > state.recorder->ring().capacity() / 4;
+    state.last_drain = now;
+    state.behind = ring.readable().size() >= ring.capacity() / 4;
+    busy = busy || state.behind;
   }
   std::erase_if(threads, [](const ThreadState& s) { return s.finished; });
   return busy;
@@ -346,7 +368,7 @@ void Collector::Impl::run() {
   }
   std::unique_lock lock(mutex);
   while (!stopping) {
-    const bool busy = drain_all();
+    const bool busy = drain_all(false);
     write_out(false);
     if (!busy) {
       wake.wait_for(lock, std::chrono::milliseconds(options.drain_interval_ms));
@@ -405,7 +427,7 @@ Collector::~Collector() {
   impl_->wake.notify_all();
   impl_->thread.join();
   std::lock_guard lock(impl_->mutex);
-  impl_->drain_all();
+  impl_->drain_all(true);
   impl_->write_out(true, true);
   ::close(impl_->fd);
 }
@@ -444,7 +466,7 @@ void Collector::flush() {
     return;
   }
   std::lock_guard lock(impl_->mutex);
-  impl_->drain_all();
+  impl_->drain_all(true);
   impl_->write_out(true);
 }
 

@@ -253,10 +253,12 @@ bool Loop::poll_io(bool may_block) {
   const bool traced = LOOPSCOPE_PROBES_ENABLED && recorder_ != nullptr && timeout_ms != 0;
   if (traced) {
     recorder_->record(probes::EventKind::kPollBegin, trace_tick(), 0);
-    recorder_->publish();  // the collector sees everything before the loop sleeps
+    recorder_->publish();          // the collector sees everything before the loop sleeps
+    recorder_->set_waiting(true);  // and drains it meanwhile
   }
   const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
   if (traced) {
+    recorder_->set_waiting(false);
     recorder_->record(probes::EventKind::kPollEnd, trace_tick(), 0,
                       static_cast<std::uint16_t>(n < 0 ? 0 : n));
   } else {

@@ -1,11 +1,18 @@
 // Collector: drains the recorders of every loop thread into a trace file.
 //
 // One per trace file, shared by the loops that record into it (a thread-per-core program
-// gets one track per loop thread). A background thread wakes every few milliseconds (sooner
-// when a ring fills up), converts the raw events into trace records (code addresses become
-// symbolized locations, once each), delta-encodes them and appends chunks to the file, which
-// it flushes at least every 100 ms: a crash loses at most that interval. Closing writes the
-// end chunk with the totals, so that emitted = written + dropped can be checked.
+// gets one track per loop thread). A background thread converts the raw events into trace
+// records (code addresses become symbolized locations, once each), delta-encodes them and
+// appends chunks to the file. An event is in the file at most 100 ms after it was recorded
+// (busy_drain_interval_ms + flush_interval_ms): a crash loses at most that interval. Closing
+// writes the end chunk with the totals, so that emitted = written + dropped can be checked.
+//
+// The collector works while its loops wait, where it can: it drains a ring when the loop
+// waits in poll, and leaves a busy loop's ring alone for up to busy_drain_interval_ms (or
+// until the ring is half full). Draining alongside a busy loop slows the loop whenever the
+// two threads share a core's caches or execution units (SMT siblings, a VM's vCPUs): on a
+// 2-vCPU VM that costs a yield-heavy loop up to 2.3x its untraced time, more than recording
+// the events does (docs/BENCHMARKS.md).
 //
 // Failing writes (disk full, closed fd) disable the collector, reported once on stderr; the
 // loops keep running and their events are counted as dropped.
@@ -15,6 +22,7 @@
 
 #include <loopscope/probes/recorder.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -24,9 +32,26 @@ namespace loopscope::probes {
 
 struct CollectorOptions {
   std::size_t ring_slots = std::size_t{1} << 21;  // 2 Mi events (32 MiB) per loop thread
+  // How often the collector looks at the rings. It drains a ring whose loop waits in poll
+  // (or has closed), or that is half full; a busy loop's ring is drained at least every
+  // busy_drain_interval_ms.
   unsigned drain_interval_ms = 5;
-  unsigned flush_interval_ms = 100;
+  unsigned busy_drain_interval_ms = 40;
+  // How often what was drained is written to the file.
+  unsigned flush_interval_ms = 60;
 };
+
+// What the collector knows of a ring when it looks at it...
+struct RingLook {
+  bool closed = false;   // its thread records nothing more
+  bool waiting = false;  // its thread waits in poll (Recorder::set_waiting)
+  bool behind = false;   // the last drain left a quarter of the ring or more in it
+  std::size_t readable = 0;
+  std::size_t capacity = 0;
+  std::chrono::milliseconds since_drain{0};
+};
+// ... and whether it drains the ring now.
+[[nodiscard]] bool drain_due(const RingLook& look, const CollectorOptions& options) noexcept;
 
 class Collector {
  public:

@@ -116,6 +116,10 @@ class Recorder {
   // Makes what was recorded visible to the collector.
   void publish() noexcept { ring_.publish(); }
 
+  // Says that this thread is about to wait (in poll), or has stopped waiting: the collector
+  // drains a waiting thread's ring at once, a busy one's later (collector.hpp).
+  void set_waiting(bool waiting) noexcept { waiting_.store(waiting, std::memory_order_relaxed); }
+
   // Says that this thread records nothing more; the collector then drains the ring a last
   // time and forgets the recorder.
   void close() noexcept {
@@ -131,6 +135,7 @@ class Recorder {
 
   [[nodiscard]] EventRing& ring() noexcept { return ring_; }
   [[nodiscard]] bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool waiting() const noexcept { return waiting_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint32_t thread_index() const noexcept { return thread_index_; }
   [[nodiscard]] const std::string& thread_name() const noexcept { return thread_name_; }
   [[nodiscard]] std::uint64_t os_thread_id() const noexcept { return os_tid_; }
@@ -150,6 +155,7 @@ class Recorder {
   std::uint64_t os_tid_;
   std::string thread_name_;
   std::atomic<bool> closed_{false};
+  std::atomic<bool> waiting_{false};
   ForkGuard fork_;
   std::mutex rare_mutex_;
   std::vector<TaskName> names_;
