@@ -149,6 +149,7 @@ void Loop::sample_lag() {
   const TimePoint now = sampler.now();
   if (!sampler.due(now)) {
     sampler.regate(ticks, now);
+    lag_gate_ticks_ = sampler.gate_ticks();
     return;
   }
   const Duration lag = sampler.take(now);
@@ -159,6 +160,7 @@ void Loop::sample_lag() {
     recorder_->publish();
   }
   sampler.regate(ticks, now);
+  lag_gate_ticks_ = sampler.gate_ticks();
   if (!options_.debug) {
     return;
   }

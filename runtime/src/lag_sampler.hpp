@@ -44,6 +44,10 @@ class LagSampler {
   [[nodiscard]] bool gate_open(std::uint64_t ticks) const noexcept {
     return clock_ != nullptr || ticks >= gate_ticks_;
   }
+  // The tick reading from which gate_open() is true (0 with a virtual clock).
+  [[nodiscard]] std::uint64_t gate_ticks() const noexcept {
+    return clock_ != nullptr ? 0 : gate_ticks_;
+  }
   [[nodiscard]] bool due(TimePoint now) const noexcept { return now >= deadline_; }
   // Moves the gate to the deadline, seen from `now` and `ticks`.
   void regate(std::uint64_t ticks, TimePoint now) noexcept;

@@ -360,7 +360,11 @@ void Loop::open_trace() {
 
 void Loop::run_once() {
   if (lag_ != nullptr) [[unlikely]] {
-    sample_lag();  // before the loop may go idle: what delayed the sample is behind it
+    // Before the loop may go idle: what delayed the sample is behind it. A traced loop
+    // checks the sampler's gate against its latest clock reading here, without a call.
+    if (recorder_ == nullptr || recorder_->step_ticks() >= lag_gate_ticks_) {
+      sample_lag();
+    }
   }
   const bool idle = ready_.empty();
   if (idle || io_waiters_ > 0) {

@@ -369,6 +369,8 @@ class Loop {
   std::uint64_t next_job_id_ = 1;
   // The lag sampler (lag_sampler.cpp), null unless tracing or in debug mode.
   std::unique_ptr<detail::LagSampler> lag_;
+  // Its gate (LagSampler::gate_ticks), which a traced loop checks without calling it.
+  std::uint64_t lag_gate_ticks_ = 0;
 
   std::mutex threadsafe_mutex_;
   std::vector<detail::CallbackNode*> threadsafe_queue_;
