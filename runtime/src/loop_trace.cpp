@@ -142,13 +142,27 @@ void Loop::record_task_created(detail::PromiseBase* task, const SourceLocation& 
   const std::uint64_t parent_id = parent != nullptr ? parent->id_ : 0;
   const auto id = static_cast<std::uint32_t>(task->id_);
   if (parent != nullptr) {
-    // Inside a step: at the step's beginning, like every event in it, and folded into
-    // three slots (the extension's words are parent, resume, file, line, function, 0).
+    // Inside a step: at the step's beginning, like every event in it. The first spawn from
+    // a site is folded into three slots (the extension's words are parent, resume, file,
+    // line, function, 0) and numbers the site; the later ones take one slot.
     record_resumed_in_step();
-    recorder_->record_untimed(
-        EventKind::kTaskCreated, id, 0, parent_id,
+    const std::uintptr_t hash =
+        (resume_fn >> 4) ^ (address_of(site.file) >> 3) ^ (std::uintptr_t{site.line} * 0x9E3779B1u);
+    SpawnSite& cached = spawn_sites_[(hash ^ (hash >> 12)) % spawn_sites_.size()];
+    if (cached.number != 0 && cached.resume == resume_fn && cached.line == site.line &&
+        cached.file == site.file && cached.function == site.function) [[likely]] {
+      recorder_->record_created_at_site(id, cached.number, parent_id);
+      return;
+    }
+    const std::uint16_t number = next_spawn_site_;
+    const bool written = recorder_->record_untimed(
+        EventKind::kTaskCreated, id, number, parent_id,
         std::array<EventExt, 2>{EventExt{resume_fn, address_of(site.file)},
                                 EventExt{site.line, address_of(site.function)}});
+    if (written && number != 0) {  // a dropped one numbers nothing
+      cached = SpawnSite{resume_fn, site.file, site.function, site.line, number};
+      ++next_spawn_site_;
+    }
   } else {
     // In a callback, or run() spawning the main task.
     recorder_->record(EventKind::kTaskCreated, recorder_->tick(), id, 0,

@@ -118,6 +118,38 @@ TEST(RingReader, EventsInsideAStepTakeTheTimeItBeganAndFoldedWordsRegroup) {
   EXPECT_EQ(out[2].event.time, 500u);
 }
 
+TEST(RingReader, ASpawnFromANumberedSiteGetsItsCoroutineAndSiteBack) {
+  EventRing ring(64);
+  RingReader reader;
+  ring.append(timed(kTimeMark, 100, 0));
+  // The first spawn from site 1 defines it (words parent, resume, file, line, function, 0);
+  // the next two name it in one slot each, with their own parents.
+  const std::array<EventExt, 2> rest{EventExt{11, 12}, EventExt{13, 14}};
+  ring.append(Event{10, 8, 1, EventKind::kTaskCreated, kUntimed | kFolded | 2}, rest);
+  ring.append(Event{20, 9, 1, EventKind::kTaskCreated, kUntimed | kFolded | kSiteRef});
+  ring.append(Event{30, 10, 1, EventKind::kTaskCreated, kUntimed | kFolded | kSiteRef});
+  // A number whose definition never arrived (dropped with a full ring): the site is unknown.
+  ring.append(Event{40, 11, 2, EventKind::kTaskCreated, kUntimed | kFolded | kSiteRef});
+  ring.append(timed(kTimeMark, 500, 0));
+  const auto out = read(ring, reader);
+  ASSERT_EQ(out.size(), 4u);
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    SCOPED_TRACE(k);
+    EXPECT_EQ(out[k].event.kind, EventKind::kTaskCreated);
+    EXPECT_EQ(out[k].event.task, 8 + k);
+    EXPECT_EQ(out[k].event.arg, 0u);  // the number is the ring's business only
+    EXPECT_EQ(out[k].event.time, 100u);
+    ASSERT_EQ(out[k].ext.size(), 3u);
+    EXPECT_EQ(out[k].ext[0].a, 10 * (k + 1));  // the parent
+    const bool known = k < 3;
+    EXPECT_EQ(out[k].ext[0].b, known ? 11u : 0u);
+    EXPECT_EQ(out[k].ext[1].a, known ? 12u : 0u);
+    EXPECT_EQ(out[k].ext[1].b, known ? 13u : 0u);
+    EXPECT_EQ(out[k].ext[2].a, known ? 14u : 0u);
+    EXPECT_EQ(out[k].ext[2].b, 0u);
+  }
+}
+
 TEST(RingReader, ObjectAddressesBecomeNumbersInOrderOfFirstAppearance) {
   EventRing ring(64);
   RingReader reader;

@@ -250,6 +250,73 @@ TEST(TraceRecording, GatherAndShieldNameTheCallersLineAsTheSpawnSite) {
                                                  g_vector_line, g_shield_line}));
 }
 
+Task<int> other_value(int i) {
+  co_return -i;
+}
+
+std::uint32_t g_value_line = 0;
+std::uint32_t g_other_line = 0;
+
+// Spawns from two sites in turn, one of them with two coroutines: the trace records the
+// first spawn of each (site, coroutine) in full and the rest by number.
+Task<int> spawning_main() {
+  std::vector<TaskHandle<int>> tasks;
+  for (int i = 0; i < 300; ++i) {
+    if (i % 3 == 0) {
+      g_other_line = __LINE__ + 1;
+      tasks.push_back(spawn(other_value(i)));
+    } else {
+      g_value_line = __LINE__ + 1;
+      tasks.push_back(i % 3 == 1 ? spawn(value(i)) : spawn(other_value(i)));
+    }
+  }
+  int sum = 0;
+  for (auto& t : tasks) {
+    sum += co_await t;
+  }
+  co_return sum;
+}
+
+TEST(TraceRecording, EverySpawnFromARepeatedSiteNamesItsCoroutineLineAndParent) {
+  const std::string path = testing::trace_file("trace_repeated_sites");
+  ManualClock clock;
+  Options options;
+  options.clock = &clock;
+  options.trace_path = path;
+  int expected = 0;
+  for (int i = 0; i < 300; ++i) {
+    expected += i % 3 == 1 ? i : -i;
+  }
+  EXPECT_EQ(run(spawning_main(), options), expected);
+
+  const Decoded d = read_trace(path);
+  std::remove(path.c_str());
+  ASSERT_EQ(d.end_dropped, 0u);
+  std::uint64_t main_id = 0;
+  int seen = 0;
+  for (const auto& e : d.events) {
+    if (e.kind != probes::EventKind::kTaskCreated) {
+      continue;
+    }
+    if (e.f[0] == 0) {
+      main_id = e.task;
+      continue;
+    }
+    // Tasks are numbered in spawn order after main: the i-th spawn is task main + 1 + i.
+    const int i = static_cast<int>(e.task - main_id - 1);
+    SCOPED_TRACE(i);
+    EXPECT_EQ(e.f[0], main_id);
+    const std::string function = d.strings.at(d.locations.at(e.f[1]).function);
+    EXPECT_NE(function.find(i % 3 == 1 ? "value" : "other_value"), std::string::npos);
+    EXPECT_EQ(function.find("other_value") != std::string::npos, i % 3 != 1);
+    const auto& site = d.locations.at(e.f[2]);
+    EXPECT_EQ(d.strings.at(site.function), "spawning_main");
+    EXPECT_EQ(site.line, i % 3 == 0 ? g_other_line : g_value_line);
+    ++seen;
+  }
+  EXPECT_EQ(seen, 300);
+}
+
 TEST(TraceRecording, AnUnwritablePathIsAClearError) {
   const testing::WarningRecorder warnings{WarningKind::kNeverAwaited};  // the refused task
   Options options;

@@ -31,6 +31,7 @@
 #include <loopscope/probes/recorder.hpp>
 #include <loopscope/source_location.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -364,6 +365,17 @@ class Loop {
     }
     step_marks_ |= marks;
   }
+  // Spawn sites with their coroutine, numbered for the trace on first use (a spawn from one
+  // recorded before takes one ring slot: probes::kSiteRef), in a direct-mapped cache.
+  struct SpawnSite {
+    std::uintptr_t resume = 0;
+    const char* file = nullptr;
+    const char* function = nullptr;
+    std::uint32_t line = 0;
+    std::uint16_t number = 0;  // 0: none
+  };
+  std::array<SpawnSite, 64> spawn_sites_{};
+  std::uint16_t next_spawn_site_ = 1;  // 0 once all 65,535 are used
   // The loop made a system call since its last clock read: read it before the next step.
   bool anchor_ = false;
   std::uint64_t next_job_id_ = 1;

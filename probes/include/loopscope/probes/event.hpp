@@ -18,6 +18,10 @@
 //             bits), regrouped in pairs; the last word is 0. One slot less per event;
 //   kStep     the event (a task_suspended or task_finished) ends a step whose task_resumed
 //             was not written: it began when the event before it ended;
+//   kSiteRef  (with kUntimed and kFolded, on a task_created) the task comes from a spawn
+//             site and coroutine recorded before: `arg` is the number that earlier
+//             task_created gave them (its own `arg`), and `time` the parent's id. One slot
+//             instead of three for every spawn but the first from a site;
 // and a slot of kind kTimeMark is a timestamp that is no event: it closes the untimed events
 // before it.
 // ring_reader.hpp turns them back into the plain events a trace holds.
@@ -97,6 +101,7 @@ struct Event {
 
 // The ring-only flags of Event::ext (see the top of this file).
 inline constexpr std::uint8_t kExtCountMask = 0x0f;
+inline constexpr std::uint8_t kSiteRef = 0x10;
 inline constexpr std::uint8_t kFolded = 0x20;
 inline constexpr std::uint8_t kUntimed = 0x40;
 inline constexpr std::uint8_t kStep = 0x80;

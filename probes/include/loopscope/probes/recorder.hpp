@@ -88,12 +88,20 @@ class Recorder {
     ring_.append_words(
         value, pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | kFolded | flags)));
   }
+  // Returns false if the ring had no room (the event was dropped and counted).
   template <std::size_t N>
-  void record_untimed(EventKind kind, std::uint32_t task, std::uint16_t arg, std::uint64_t value,
+  bool record_untimed(EventKind kind, std::uint32_t task, std::uint16_t arg, std::uint64_t value,
                       const std::array<EventExt, N>& rest) noexcept {
-    ring_.append_words(
+    return ring_.append_words(
         value, pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | kFolded | N)),
         rest);
+  }
+  // A task_created from the spawn site and coroutine an earlier task_created gave `number`
+  // (kSiteRef): one slot, `parent` the parent's id.
+  void record_created_at_site(std::uint32_t task, std::uint16_t number,
+                              std::uint64_t parent) noexcept {
+    ring_.append_words(
+        parent, pack_header(task, number, EventKind::kTaskCreated, kUntimed | kFolded | kSiteRef));
   }
   // A step's end at `ticks`: `value` is its one extension word, written only when it is not
   // 0; `flags` may add kStep.

@@ -11,6 +11,7 @@
 //     last untimed step ended at its time. The other untimed events (a spawn, a to_thread
 //     submission: things that happen inside a step) take the time their step began;
 //   - a kTimeMark slot gives its time to the untimed events before it and is dropped;
+//   - a kSiteRef task_created gets the coroutine and spawn site of the numbered one before;
 //   - a task_suspended waiting on an object (an address tagged with kObjectAddressTag) gets
 //     the object's number instead: 1, 2, ... in the order objects first appear in the ring.
 // Counts are exact; a step's busy time is exact when the loop timed it and spread evenly
@@ -131,7 +132,34 @@ class RingReader {
 
   static std::size_t slot_count(const Event& e) noexcept { return 1 + (e.ext & kExtCountMask); }
   // The event at slot i with its extension records, unfolded.
-  static Item item_at(const EventRing::Readable& slots, std::size_t i) noexcept {
+  Item item_at(const EventRing::Readable& slots, std::size_t i) {
+    Item item = unfolded_at(slots, i);
+    if (item.event.kind == EventKind::kTaskCreated && item.event.arg != 0) [[unlikely]] {
+      spawn_site(item);
+    }
+    return item;
+  }
+  // A numbered spawn site (kSiteRef): its first task_created defines the number, the later
+  // ones get their extension back from it. A number whose definition was dropped with a
+  // full ring leaves the coroutine and site unknown (0).
+  void spawn_site(Item& item) {
+    const std::size_t number = item.event.arg;
+    if (sites_.size() <= number) {
+      sites_.resize(number + 1);
+    }
+    std::array<std::uint64_t, 5>& site = sites_[number];
+    if ((item.event.ext & kSiteRef) != 0) {
+      item.ext[0].b = site[0];
+      item.ext[1] = EventExt{site[1], site[2]};
+      item.ext[2] = EventExt{site[3], site[4]};
+      item.count = 3;
+    } else if (item.count == 3) {
+      site = {item.ext[0].b, item.ext[1].a, item.ext[1].b, item.ext[2].a, item.ext[2].b};
+    }
+    item.event.arg = 0;
+    item.event.ext = static_cast<std::uint8_t>(item.event.ext & ~kSiteRef);
+  }
+  static Item unfolded_at(const EventRing::Readable& slots, std::size_t i) noexcept {
     Item item;
     item.event = slot_at(slots, i);
     const std::size_t declared = item.event.ext & kExtCountMask;
@@ -292,6 +320,9 @@ class RingReader {
   std::uint64_t last_ = 0;  // the time of the latest event handed out
   bool have_time_ = false;
   std::unordered_map<std::uint64_t, std::uint64_t> objects_;
+  // By spawn-site number: coroutine, file, line, function, 0 (the words of a task_created
+  // after its parent).
+  std::vector<std::array<std::uint64_t, 5>> sites_;
 };
 
 }  // namespace loopscope::probes
