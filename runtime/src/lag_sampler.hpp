@@ -78,7 +78,9 @@ class LagSampler {
   // Calibration of ticks against the sampler's clock, for the gate.
   std::uint64_t start_ticks_;
   TimePoint start_time_;
-  double ticks_per_ns_ = 0.0;  // 0 until a millisecond has passed
+  // A TSC runs at 1 GHz or more: a quarter of that is a safe floor.
+  static constexpr double kSlowestTicksPerNs = 0.25;
+  double ticks_per_ns_ = 0.0;  // 0 until a millisecond has passed (1 for nanosecond ticks)
   std::uint64_t gate_ticks_ = 0;
   TimePoint deadline_{};
   TimePoint idle_until_{};

@@ -2,6 +2,8 @@
 // the debug step clock when a test sets one: here the loop's own ManualClock, so that a
 // step "holds" the loop for exactly what it advances the clock by.
 
+#include "../../runtime/src/lag_sampler.hpp"
+
 #include "test_support.hpp"
 #include <loopscope/detail/debug_hooks.hpp>
 #include <loopscope/detail/lag_histogram.hpp>
@@ -146,6 +148,27 @@ TEST(LagSampler, NothingIsSampledWithoutDebugModeOrATrace) {
   Options options;
   options.clock = &clock;
   EXPECT_EQ(run(amain(), options).samples, 0u);
+}
+
+// In real time the loop checks the sample's deadline against a gate in probe clock ticks.
+// Before the sampler has measured the tick rate, the gate must neither open at once (the
+// loop would read the clock every iteration) nor later than the deadline.
+TEST(LagSampler, BeforeTheTickRateIsKnownTheGateOpensBeforeTheDeadlineButNotAtOnce) {
+  detail::LagSampler sampler(10s, nullptr);
+  const TimePoint now = sampler.now();
+  constexpr std::uint64_t kTicks = 1000;  // before the sampler's start: no rate from it
+  sampler.regate(kTicks, now);
+  const std::uint64_t ahead = sampler.gate_ticks() - kTicks;
+  // The deadline is 10 s from the sampler's start, so 5-10 s from `now`.
+  constexpr double kFiveSecondsNs = 5e9;
+  if (sampler.tick_source() == probes::TickSource::kMonotonicNs) {
+    EXPECT_GE(static_cast<double>(ahead), kFiveSecondsNs);  // ticks are nanoseconds
+    EXPECT_LE(ahead, std::uint64_t{10'000'000'000});
+  } else {
+    // At most a quarter of a tick per nanosecond assumed: every TSC is faster.
+    EXPECT_GE(static_cast<double>(ahead), kFiveSecondsNs / 4);
+    EXPECT_LE(ahead, std::uint64_t{2'500'000'000});
+  }
 }
 
 TEST(LagHistogram, SmallValuesAreExactAndLargeOnesWithinOneSixteenth) {
