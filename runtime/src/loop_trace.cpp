@@ -68,6 +68,15 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
     run_step(task);  // the frame may be gone afterwards if the task finished
     // The window is over, or the step was marked (mark_step()).
     if (--window_left_ == 0) [[unlikely]] {
+      if (step_marks_ == kStepFinished && marked_left_ > 1) {
+        // The common mark, inside a window: the task returned or failed in one step (a
+        // spawned task that never suspends). Its end stands for its task_resumed too.
+        step_marks_ = 0;
+        window_left_ = marked_left_ - 1;
+        rec.record_untimed(EventKind::kTaskFinished, id, static_cast<std::uint16_t>(step_state_),
+                           address_of(step_exception_type_), probes::kStep);
+        continue;
+      }
       window_left_ = record_step_end(task, id);
       continue;
     }
@@ -136,7 +145,8 @@ void Loop::record_resumed_in_step() noexcept {
   }
 }
 
-void Loop::record_task_created(detail::PromiseBase* task, const SourceLocation& site) noexcept {
+void Loop::record_task_created_slow(detail::PromiseBase* task,
+                                    const SourceLocation& site) noexcept {
   const std::uintptr_t resume_fn = detail::coroutine_code(task->self_);
   const detail::PromiseBase* parent = current_;
   const std::uint64_t parent_id = parent != nullptr ? parent->id_ : 0;
@@ -146,11 +156,9 @@ void Loop::record_task_created(detail::PromiseBase* task, const SourceLocation& 
     // a site is folded into three slots (the extension's words are parent, resume, file,
     // line, function, 0) and numbers the site; the later ones take one slot.
     record_resumed_in_step();
-    const std::uintptr_t hash =
-        (resume_fn >> 4) ^ (address_of(site.file) >> 3) ^ (std::uintptr_t{site.line} * 0x9E3779B1u);
-    SpawnSite& cached = spawn_sites_[(hash ^ (hash >> 12)) % spawn_sites_.size()];
-    if (cached.number != 0 && cached.resume == resume_fn && cached.line == site.line &&
-        cached.file == site.file && cached.function == site.function) [[likely]] {
+    SpawnSite& cached = spawn_sites_[spawn_site_index(resume_fn, site)];
+    if (cached.resume == resume_fn && cached.line == site.line && cached.file == site.file &&
+        cached.function == site.function) {
       recorder_->record_created_at_site(id, cached.number, parent_id);
       return;
     }

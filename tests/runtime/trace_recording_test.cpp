@@ -205,6 +205,74 @@ TEST(TraceRecording, StepsRecordedWithoutTheirOwnClockReadStillPairAndCountExact
   EXPECT_EQ(count(d, probes::EventKind::kTaskFinished), kTasks + 1u);
 }
 
+Task<int> returns_or_throws(int i) {
+  if (i % 7 == 3) {
+    throw std::runtime_error("every seventh fails");
+  }
+  co_return i;
+}
+
+Task<int> spawn_then_join(int tasks) {
+  std::vector<TaskHandle<int>> handles;
+  handles.reserve(static_cast<std::size_t>(tasks));
+  for (int i = 0; i < tasks; ++i) {
+    handles.push_back(spawn(returns_or_throws(i)));
+  }
+  int failures = 0;
+  for (auto& handle : handles) {
+    try {
+      co_await handle;
+    } catch (const std::runtime_error&) {
+      ++failures;
+    }
+  }
+  co_return failures;
+}
+
+// Tasks that end in their first step, most of them inside a window of untimed steps: each
+// end must still say how the task ended, and a failure its exception's type.
+TEST(TraceRecording, EveryTaskThatEndsInItsFirstStepSaysHowItEnded) {
+  constexpr int kTasks = 2000;
+  const std::string path = testing::trace_file("trace_first_step_ends");
+  Options options;
+  options.trace_path = path;
+  const int failures = run(spawn_then_join(kTasks), options);
+  EXPECT_EQ(failures, (kTasks - 3 + 6) / 7);
+
+  const Decoded d = read_trace(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(d.ended);
+  EXPECT_EQ(d.end_dropped, 0u);
+  std::map<std::uint32_t, std::uint32_t> index;  // task id -> i of returns_or_throws(i)
+  std::uint32_t created = 0;
+  for (const auto& e : d.events) {
+    if (e.kind == probes::EventKind::kTaskCreated &&
+        d.strings.at(d.locations.at(e.f[1]).function).find("returns_or_throws") !=
+            std::string::npos) {
+      index[e.task] = created++;  // spawned in order
+    }
+  }
+  ASSERT_EQ(created, static_cast<std::uint32_t>(kTasks));
+  int done = 0;
+  int failed = 0;
+  for (const auto& e : d.events) {
+    const auto it = index.find(e.task);
+    if (e.kind != probes::EventKind::kTaskFinished || it == index.end()) {
+      continue;
+    }
+    if (it->second % 7 == 3) {
+      ++failed;
+      EXPECT_EQ(e.arg, static_cast<std::uint16_t>(detail::TaskState::kFailed)) << it->second;
+      EXPECT_NE(d.strings.at(e.f[0]).find("runtime_error"), std::string::npos) << it->second;
+    } else {
+      ++done;
+      EXPECT_EQ(e.arg, static_cast<std::uint16_t>(detail::TaskState::kDone)) << it->second;
+    }
+  }
+  EXPECT_EQ(failed, failures);
+  EXPECT_EQ(done + failed, kTasks);
+}
+
 Task<int> value(int i) {
   co_return i;
 }
