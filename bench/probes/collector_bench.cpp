@@ -72,7 +72,7 @@ void drain_to(benchmark::State& state, const std::string& path) {
   std::vector<format::Record> stream;
   loopscope::bench::EventStream(3).next(events, stream);
   const auto collector = probes::Collector::open(
-      path, probes::CollectorOptions{.ring_slots = events * 4, .drain_interval_ms = 3'600'000});
+      path, probes::CollectorOptions{.ring_words = events * 8, .drain_interval_ms = 3'600'000});
   const auto recorder = collector->add_thread("bench");
   std::uint64_t written = 0;
   for (auto _ : state) {

@@ -34,7 +34,7 @@ BENCHMARK(BM_Probe_Floor);
 
 // An enabled probe that reads the clock (a step boundary).
 void BM_Probe_Enabled(benchmark::State& state) {
-  probes::Recorder recorder(0, "bench", kSlots);
+  probes::Recorder recorder(0, "bench", 2 * kSlots);  // the floor's bytes
   auto& ring = recorder.ring();
   std::uint64_t n = 0;
   for (auto _ : state) {
@@ -54,7 +54,7 @@ BENCHMARK(BM_Probe_Enabled);
 
 // An enabled probe inside a step: it reuses the step's timestamp (a spawn, a queue put).
 void BM_Probe_SharedTimestamp(benchmark::State& state) {
-  probes::Recorder recorder(0, "bench", kSlots);
+  probes::Recorder recorder(0, "bench", 2 * kSlots);  // the floor's bytes
   auto& ring = recorder.ring();
   recorder.tick();
   std::uint64_t n = 0;
@@ -72,14 +72,14 @@ void BM_Probe_SharedTimestamp(benchmark::State& state) {
 }
 BENCHMARK(BM_Probe_SharedTimestamp);
 
-// A step inside a window (what most steps cost the traced loop): no clock read, one slot
-// that stands for the step's task_resumed and task_suspended (probes/event.hpp, kStep).
+// A step inside a window (what most steps cost the traced loop): no clock read, one 8-byte
+// word that stands for the step's task_resumed and task_suspended (probes/event.hpp, kStep).
 void BM_Probe_UntimedStep(benchmark::State& state) {
-  probes::Recorder recorder(0, "bench", kSlots);
+  probes::Recorder recorder(0, "bench", 2 * kSlots);  // the floor's bytes
   auto& ring = recorder.ring();
   std::uint64_t n = 0;
   for (auto _ : state) {
-    recorder.record_untimed(probes::EventKind::kTaskSuspended, 7, 1, 0, probes::kStep);
+    recorder.record_untimed(probes::EventKind::kTaskSuspended, 7, 1, probes::kStep);
     if (++n % (kSlots / 2) == 0) {
       state.PauseTiming();
       recorder.publish();

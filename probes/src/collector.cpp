@@ -440,7 +440,7 @@ std::shared_ptr<Recorder> Collector::add_thread(std::string name) {
   }
   std::lock_guard lock(impl_->mutex);
   auto recorder = std::make_shared<Recorder>(impl_->next_thread_index++, std::move(name),
-                                             impl_->options.ring_slots);
+                                             impl_->options.ring_words);
   impl_->threads.push_back(ThreadState{recorder});
   return recorder;
 }

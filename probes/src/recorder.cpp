@@ -21,8 +21,8 @@ std::uint64_t measure_tick_cost(TickSource source) noexcept {
 
 }  // namespace
 
-Recorder::Recorder(std::uint32_t thread_index, std::string thread_name, std::size_t ring_slots)
-    : ring_(ring_slots),
+Recorder::Recorder(std::uint32_t thread_index, std::string thread_name, std::size_t ring_words)
+    : ring_(ring_words),
       step_ticks_(read_ticks(tick_source())),
       tick_cost_(measure_tick_cost(tick_source())),
       source_(tick_source()),

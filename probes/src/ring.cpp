@@ -8,9 +8,9 @@
 
 namespace loopscope::probes {
 
-EventRing::EventRing(std::size_t slots) {
-  const std::size_t n = std::bit_ceil(slots < 64 ? std::size_t{64} : slots);
-  const std::size_t bytes = n * sizeof(Event);
+EventRing::EventRing(std::size_t words) {
+  const std::size_t n = std::bit_ceil(words < 128 ? std::size_t{128} : words);
+  const std::size_t bytes = n * sizeof(std::uint64_t);
   void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) {
     throw std::bad_alloc();
@@ -25,52 +25,43 @@ EventRing::EventRing(std::size_t slots) {
       static_cast<volatile char*>(memory)[offset] = 0;
     }
   }
-  slots_ = static_cast<Event*>(memory);
+  words_ = static_cast<std::uint64_t*>(memory);
   mask_ = n - 1;
-  cursor_ = slots_;
-  stop_ = slots_;  // the first append takes the slow path, which sets the real stop
+  cursor_ = words_;
+  stop_ = words_;  // the first append takes the slow path, which sets the real stop
 }
 
 EventRing::~EventRing() {
-  munmap(slots_, capacity() * sizeof(Event));
+  munmap(words_, capacity() * sizeof(std::uint64_t));
 }
 
-Event EventRing::as_slot(const EventExt& x) noexcept {
-  Event e{};
-  std::memcpy(&e, &x, sizeof(e));
-  return e;
-}
-
-Event EventRing::from_words(std::uint64_t time, std::uint64_t header) noexcept {
-  Event e{};
-  std::memcpy(&e, &time, sizeof(time));
-  std::memcpy(reinterpret_cast<char*>(&e) + sizeof(time), &header, sizeof(header));
-  return e;
-}
-
-bool EventRing::append_slow(const Event& event, std::span<const EventExt> ext) noexcept {
+bool EventRing::append_slow(std::uint64_t header, std::uint64_t second, bool has_second,
+                            std::span<const EventExt> ext) noexcept {
   // Publish first: the consumer can only free what it can see.
   std::uint64_t head = this->head();
   published_.store(head, std::memory_order_release);
   const std::uint64_t room_end = tail_.load(std::memory_order_acquire) + capacity();
-  const std::uint64_t n = 1 + ext.size();
+  const std::uint64_t n = 1 + (has_second ? 1 : 0) + 2 * ext.size();
   const bool fits = head + n <= room_end;
   if (fits) {
-    // Slot by slot: the event may straddle the end of the ring's memory.
-    slots_[head & mask_] = event;
-    for (std::size_t i = 0; i < ext.size(); ++i) {
-      slots_[(head + 1 + i) & mask_] = as_slot(ext[i]);
+    // Word by word: the event may straddle the end of the ring's memory.
+    words_[head++ & mask_] = header;
+    if (has_second) {
+      words_[head++ & mask_] = second;
     }
-    head += n;
+    for (const EventExt& x : ext) {
+      words_[head++ & mask_] = x.a;
+      words_[head++ & mask_] = x.b;
+    }
   } else {
-    count_drop(event);
+    count_drop(header);
   }
   // Move the cursor into the lap `head` is in, and stop at the first of: the end of the
   // ring's memory, the end of the free space, the next publication.
   lap_start_ = head & ~mask_;
-  cursor_ = slots_ + (head & mask_);
+  cursor_ = words_ + (head & mask_);
   const std::uint64_t stop = std::min({lap_start_ + capacity(), room_end, head + kPublishEvery});
-  stop_ = slots_ + (std::max(stop, head) - lap_start_);
+  stop_ = words_ + (std::max(stop, head) - lap_start_);
   return fits;
 }
 
@@ -81,10 +72,10 @@ EventRing::Readable EventRing::readable() const noexcept {
   const std::uint64_t to_end = capacity() - start;
   Readable r;
   if (count <= to_end) {
-    r.first = {slots_ + start, count};
+    r.first = {words_ + start, count};
   } else {
-    r.first = {slots_ + start, to_end};
-    r.second = {slots_, count - to_end};
+    r.first = {words_ + start, to_end};
+    r.second = {words_, count - to_end};
   }
   return r;
 }

@@ -3,11 +3,11 @@
 //
 // Reading the clock (rdtsc: 7-9 ns on a VM) costs more than a short step (a yield: 6 ns), so
 // a traced batch reads it once per *window* of steps, not once per step. The steps inside a
-// window are recorded untimed, each in one ring slot that also stands for its task_resumed
-// (probes/event.hpp: kUntimed, kFolded, kStep), and the collector spreads the window's time
-// over them (probes/ring_reader.hpp). The window adapts after each one: it holds as many
-// steps as take about kWindowReads clock reads' worth of time, so the clock costs about
-// 1/kWindowReads of the loop's time, and when steps are long (or one was) it shrinks to a
+// window are recorded untimed, each in one ring word (two with what it waits on) that also
+// stands for its task_resumed (probes/event.hpp: kUntimed, kFolded, kStep), and the collector
+// spreads the window's time over them (probes/ring_reader.hpp). The window adapts after each one:
+// it holds as many steps as take about kWindowReads clock reads' worth of time, so the clock costs
+// about 1/kWindowReads of the loop's time, and when steps are long (or one was) it shrinks to a
 // single step, which is then timed exactly. Counts are always exact; a short step's busy
 // time is its window's share.
 //
@@ -73,23 +73,24 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
         // spawned task that never suspends). Its end stands for its task_resumed too.
         step_marks_ = 0;
         window_left_ = marked_left_ - 1;
-        rec.record_untimed(EventKind::kTaskFinished, id, static_cast<std::uint16_t>(step_state_),
-                           address_of(step_exception_type_), probes::kStep);
+        rec.record_untimed_end(EventKind::kTaskFinished, id,
+                               static_cast<std::uint16_t>(step_state_),
+                               address_of(step_exception_type_), probes::kStep);
         continue;
       }
       window_left_ = record_step_end(task, id);
       continue;
     }
-    // The common case, kept to a few loads and two stores: a step that suspended, inside
-    // a window, recorded untimed as one slot that stands for its task_resumed too.
+    // The common case, kept to a few loads and one or two stores: a step that suspended,
+    // inside a window, recorded untimed as one word (two with what it waits on) that stands
+    // for its task_resumed too.
     const detail::WaitNode* wait = task->wait_;
     if (wait == nullptr) {
       rec.record_untimed(EventKind::kTaskSuspended, id,
-                         static_cast<std::uint16_t>(detail::SuspendReason::kYield), 0,
-                         probes::kStep);
+                         static_cast<std::uint16_t>(detail::SuspendReason::kYield), probes::kStep);
     } else {
-      rec.record_untimed(EventKind::kTaskSuspended, id, static_cast<std::uint16_t>(wait->reason),
-                         wait->object, probes::kStep);
+      rec.record_untimed_end(EventKind::kTaskSuspended, id,
+                             static_cast<std::uint16_t>(wait->reason), wait->object, probes::kStep);
     }
   }
 }
@@ -113,7 +114,7 @@ std::uint32_t Loop::record_step_end(detail::PromiseBase* task, std::uint32_t id)
     value = wait != nullptr ? wait->object : 0;
   }
   if (left != 0) {
-    rec.record_untimed(kind, id, arg, value, flags);
+    rec.record_untimed_end(kind, id, arg, value, flags);
     return left;
   }
   // The window is over: read the clock, and size the next window from this one's time.
@@ -153,8 +154,8 @@ void Loop::record_task_created_slow(detail::PromiseBase* task,
   const auto id = static_cast<std::uint32_t>(task->id_);
   if (parent != nullptr) {
     // Inside a step: at the step's beginning, like every event in it. The first spawn from
-    // a site is folded into three slots (the extension's words are parent, resume, file,
-    // line, function, 0) and numbers the site; the later ones take one slot.
+    // a site is folded into six words (the extension's words are parent, resume, file,
+    // line, function, 0) and numbers the site; the later ones take two.
     record_resumed_in_step();
     SpawnSite& cached = spawn_sites_[spawn_site_index(resume_fn, site)];
     if (cached.resume == resume_fn && cached.line == site.line && cached.file == site.file &&
@@ -163,7 +164,7 @@ void Loop::record_task_created_slow(detail::PromiseBase* task,
       return;
     }
     const std::uint16_t number = next_spawn_site_;
-    const bool written = recorder_->record_untimed(
+    const bool written = recorder_->record_untimed_folded(
         EventKind::kTaskCreated, id, number, parent_id,
         std::array<EventExt, 2>{EventExt{resume_fn, address_of(site.file)},
                                 EventExt{site.line, address_of(site.function)}});
@@ -205,8 +206,8 @@ std::uint64_t Loop::trace_job_queued() noexcept {
   }
   const std::uint64_t job = next_job_id_++;
   record_resumed_in_step();
-  recorder_->record_untimed(EventKind::kThreadJobQueued, static_cast<std::uint32_t>(current_->id_),
-                            0, job);
+  recorder_->record_untimed_folded(EventKind::kThreadJobQueued,
+                                   static_cast<std::uint32_t>(current_->id_), 0, job);
   return job;
 }
 

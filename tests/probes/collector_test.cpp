@@ -71,8 +71,8 @@ TEST(Collector, AWaitingLoopsRingIsDrainedAndABusyOnesIsNot) {
   record_timed(*waiting, 10);
   waiting->set_waiting(true);
   wait_until_written(*collector, 10);
-  EXPECT_EQ(collector->events_written(), 10u);  // the busy ring's 7 are still in it
-  EXPECT_EQ(busy->ring().readable().size(), 7u);
+  EXPECT_EQ(collector->events_written(), 10u);     // the busy ring's 7 are still in it
+  EXPECT_EQ(busy->ring().readable().size(), 14u);  // two words each
 
   collector->flush();  // drains every ring
   EXPECT_EQ(collector->events_written(), 17u);
@@ -88,9 +88,9 @@ TEST(Collector, ABusyLoopsRingIsDrainedOnceItIsHalfFull) {
   const std::string path = temp_trace("collector_half_full");
   auto collector = Collector::open(
       path, CollectorOptions{
-                .ring_slots = 64, .drain_interval_ms = 1, .busy_drain_interval_ms = 3'600'000});
+                .ring_words = 128, .drain_interval_ms = 1, .busy_drain_interval_ms = 3'600'000});
   auto recorder = collector->add_thread("busy");
-  record_timed(*recorder, 32);  // half of the 64 slots
+  record_timed(*recorder, 32);  // half of the 128 words: two a timed event
   wait_until_written(*collector, 32);
   EXPECT_EQ(collector->events_written(), 32u);
   EXPECT_EQ(collector->events_dropped(), 0u);

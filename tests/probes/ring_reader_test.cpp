@@ -198,22 +198,22 @@ TEST(RingReader, FinishHandsOutWhatIsLeftAtTheLastTimeKnown) {
   EXPECT_EQ(rest[1].time, 50u);
 }
 
-TEST(EventRing, AppendsAreVisibleOncePublishedOrEveryFewThousandSlots) {
-  EventRing ring(1 << 14);
+TEST(EventRing, AppendsAreVisibleOncePublishedOrEveryFewThousandWords) {
+  EventRing ring(1 << 15);
   ring.append(timed(EventKind::kPollBegin, 1, 0));
   EXPECT_EQ(ring.readable().size(), 0u);
   ring.publish();
-  EXPECT_EQ(ring.readable().size(), 1u);
+  EXPECT_EQ(ring.readable().size(), 2u);  // a timed event: its header and its time
   for (int i = 0; i < 10'000; ++i) {
-    ring.append_words(static_cast<std::uint64_t>(i), pack_header(1, 0, EventKind::kTaskResumed, 0));
+    ring.append_words(pack_header(1, 0, EventKind::kTaskResumed, 0), static_cast<std::uint64_t>(i));
   }
-  EXPECT_GT(ring.readable().size(), 4096u);  // published by the ring itself
-  EXPECT_LT(ring.readable().size(), 10'001u);
+  EXPECT_GT(ring.readable().size(), 8192u);  // published by the ring itself
+  EXPECT_LT(ring.readable().size(), 20'002u);
 }
 
 TEST(EventRing, AnEventAcrossTheEndOfTheRingReadsBackWhole) {
-  EventRing ring(64);
-  for (int i = 0; i < 62; ++i) {
+  EventRing ring(128);
+  for (int i = 0; i < 62; ++i) {  // 124 of the 128 words: the next event wraps
     ring.append(timed(EventKind::kPollBegin, static_cast<std::uint64_t>(i), 0));
   }
   ring.publish();
@@ -233,8 +233,8 @@ TEST(EventRing, AnEventAcrossTheEndOfTheRingReadsBackWhole) {
 }
 
 TEST(EventRing, ADroppedCompactStepCountsAsTheTwoEventsItStandsFor) {
-  EventRing ring(64);
-  for (int i = 0; i < 64; ++i) {
+  EventRing ring(128);
+  for (int i = 0; i < 64; ++i) {  // two words each: full
     ASSERT_TRUE(ring.append(timed(EventKind::kPollBegin, 1, 0)));
   }
   EXPECT_FALSE(ring.append(compact(EventKind::kTaskSuspended, 1, 0)));
@@ -299,7 +299,7 @@ TEST(RingReader, EveryKindSurvivesTheRecorderTheCollectorAndTheFile) {
              std::array<EventExt, 2>{EventExt{1, 0}, EventExt{3, 0}});
   rec.record(EventKind::kLagSample, 120, 0, 0, EventExt{5000, 0});
   rec.record_time_mark(130);
-  rec.record_untimed(EventKind::kTaskSuspended, 3, 1, 9, kStep);
+  rec.record_untimed_folded(EventKind::kTaskSuspended, 3, 1, 9, kStep);
   rec.record_time_mark(150);
   rec.close();
   recorder.reset();

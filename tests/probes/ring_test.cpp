@@ -14,8 +14,8 @@ Event make(std::uint64_t time, std::uint32_t task, std::uint8_t ext = 0) {
   return Event{time, task, 0, EventKind::kTaskResumed, ext};
 }
 
-std::vector<Event> drain(EventRing& ring) {
-  std::vector<Event> out;
+std::vector<std::uint64_t> drain_words(EventRing& ring) {
+  std::vector<std::uint64_t> out;
   const auto r = ring.readable();
   out.insert(out.end(), r.first.begin(), r.first.end());
   out.insert(out.end(), r.second.begin(), r.second.end());
@@ -23,13 +23,23 @@ std::vector<Event> drain(EventRing& ring) {
   return out;
 }
 
-TEST(EventRing, CapacityIsAPowerOfTwoOfAtLeast64) {
-  EXPECT_EQ(EventRing(1).capacity(), 64u);
-  EXPECT_EQ(EventRing(100).capacity(), 128u);
+// The events in the ring, each with its second word as its time.
+std::vector<Event> drain(EventRing& ring) {
+  const std::vector<std::uint64_t> words = drain_words(ring);
+  std::vector<Event> out;
+  for (std::size_t i = 0; i < words.size(); i += ring_words(out.back().ext)) {
+    out.push_back(unpack_header(words[i], has_second_word(words[i] >> 56) ? words[i + 1] : 0));
+  }
+  return out;
+}
+
+TEST(EventRing, CapacityIsAPowerOfTwoOfAtLeast128Words) {
+  EXPECT_EQ(EventRing(1).capacity(), 128u);
+  EXPECT_EQ(EventRing(200).capacity(), 256u);
 }
 
 TEST(EventRing, ReadsBackWhatWasWrittenInOrderAcrossTheWrap) {
-  EventRing ring(64);
+  EventRing ring(128);  // 64 timed events of two words
   std::uint64_t next_read = 0;
   for (std::uint64_t i = 0; i < 1000; ++i) {
     ASSERT_TRUE(ring.write(make(i, static_cast<std::uint32_t>(i))));
@@ -43,19 +53,30 @@ TEST(EventRing, ReadsBackWhatWasWrittenInOrderAcrossTheWrap) {
 }
 
 TEST(EventRing, ExtensionRecordsFollowTheirEvent) {
-  EventRing ring(64);
+  EventRing ring(128);
   const std::array<EventExt, 2> ext = {EventExt{1, 2}, EventExt{3, 4}};
   ASSERT_TRUE(ring.write(make(7, 9, 2), ext));
-  const auto events = drain(ring);
-  ASSERT_EQ(events.size(), 3u);
-  EventExt got{};
-  std::memcpy(&got, &events[2], sizeof(got));
-  EXPECT_EQ(got.a, 3u);
-  EXPECT_EQ(got.b, 4u);
+  const auto words = drain_words(ring);
+  ASSERT_EQ(words.size(), 6u);  // header, time, then the records' words
+  EXPECT_EQ(unpack_header(words[0]).task, 9u);
+  EXPECT_EQ(words[1], 7u);
+  EXPECT_EQ(words[2], 1u);
+  EXPECT_EQ(words[5], 4u);
+}
+
+TEST(EventRing, AnUntimedEventThatIsNotFoldedIsItsHeaderWordAlone) {
+  EventRing ring(128);
+  ASSERT_TRUE(ring.write(Event{0, 5, 1, EventKind::kTaskSuspended, kUntimed | kStep}));
+  ASSERT_TRUE(ring.write(Event{42, 6, 1, EventKind::kTaskSuspended, kUntimed | kFolded | kStep}));
+  const auto words = drain_words(ring);
+  ASSERT_EQ(words.size(), 3u);
+  EXPECT_EQ(words[0], pack_header(5, 1, EventKind::kTaskSuspended, kUntimed | kStep));
+  EXPECT_EQ(unpack_header(words[1]).task, 6u);
+  EXPECT_EQ(words[2], 42u);  // the folded extension word
 }
 
 TEST(EventRing, AFullRingDropsAndCountsInsteadOfBlocking) {
-  EventRing ring(64);
+  EventRing ring(128);  // 64 timed events of two words
   for (int i = 0; i < 64; ++i) {
     ASSERT_TRUE(ring.write(make(i, 1)));
   }

@@ -309,7 +309,7 @@ class Loop {
   void run_callback_traced(detail::CallbackNode* callback);
   std::uint32_t record_step_end(detail::PromiseBase* task, std::uint32_t id) noexcept;
   // A task is created. The common case, a spawn from a numbered site inside a step that has
-  // written its task_resumed (one ring slot), takes no call and saves few registers; kept
+  // written its task_resumed (two ring words), takes no call and saves few registers; kept
   // out of spawn() itself, where it would cost the untraced path register saves.
   [[gnu::noinline]] void record_task_created(detail::PromiseBase* task,
                                              const SourceLocation& site) noexcept {
@@ -384,7 +384,7 @@ class Loop {
     step_marks_ |= marks;
   }
   // Spawn sites with their coroutine, numbered for the trace on first use (a spawn from one
-  // recorded before takes one ring slot: probes::kSiteRef), in a direct-mapped cache.
+  // recorded before takes two ring words: probes::kSiteRef), in a direct-mapped cache.
   struct SpawnSite {
     std::uintptr_t resume = 0;
     const char* file = nullptr;

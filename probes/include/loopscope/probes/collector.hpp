@@ -31,7 +31,9 @@
 namespace loopscope::probes {
 
 struct CollectorOptions {
-  std::size_t ring_slots = std::size_t{1} << 21;  // 2 Mi events (32 MiB) per loop thread
+  // Per loop thread: 4 Mi words (32 MiB), 2-4 Mi events (a step inside a window is one or
+  // two words, a timed event two).
+  std::size_t ring_words = std::size_t{1} << 22;
   // How often the collector looks at the rings. It drains a ring whose loop waits in poll
   // (or has closed), or that is half full; a busy loop's ring is drained at least every
   // busy_drain_interval_ms.

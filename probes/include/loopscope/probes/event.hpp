@@ -1,29 +1,31 @@
 // The event schema: one definition shared by the recorder (probes) and the reader (viewer).
 //
-// Every scheduling point of a loop writes one Event: 16 bytes, trivially copyable, into the
-// loop thread's ring. An event that needs more than its 32-bit `task` and 16-bit `arg`
-// fields is followed by `ext` EventExt records of 16 bytes each (two 64-bit words), in the
-// same ring, so the ring stays an array of equal slots.
+// Every scheduling point of a loop records one Event: a timestamp and a 64-bit header (32-bit
+// `task`, 16-bit `arg`, kind, ext). An event that needs more than its `task` and `arg` fields
+// is followed by `ext` EventExt records of 16 bytes each (two 64-bit words). In the loop
+// thread's ring (ring.hpp) an event is its header word, its timestamp word, and its records'
+// words; the compact forms below leave the timestamp out.
 //
 // Timestamps are raw ticks of the recording thread's clock (the TSC where it is invariant,
 // otherwise CLOCK_MONOTONIC nanoseconds); the trace carries the calibration that turns them
 // into nanoseconds.
 //
 // In the ring (never in a trace file), the high bits of `ext` mark compact forms that keep a
-// step of a few nanoseconds from paying for a clock read and two or three slots:
+// step of a few nanoseconds from paying for a clock read and two or three words:
 //   kUntimed  the event has no timestamp of its own: a reader places it between the timed
-//             events around it (see ring_reader.hpp);
-//   kFolded   (with kUntimed) `time` holds the first word of the event's extension: its
-//             words are `time` followed by those of the records that follow (the count
-//             bits), regrouped in pairs; the last word is 0. One slot less per event;
+//             events around it (see ring_reader.hpp). Without kFolded it has no second word:
+//             the header is the whole event (with its records, if any);
+//   kFolded   (with kUntimed) the second word holds the first word of the event's extension:
+//             its words are that one followed by those of the records that follow (the count
+//             bits), regrouped in pairs; the last word is 0. One word less per event;
 //   kStep     the event (a task_suspended or task_finished) ends a step whose task_resumed
 //             was not written: it began when the event before it ended;
 //   kSiteRef  (with kUntimed and kFolded, on a task_created) the task comes from a spawn
 //             site and coroutine recorded before: `arg` is the number that earlier
-//             task_created gave them (its own `arg`), and `time` the parent's id. One slot
-//             instead of three for every spawn but the first from a site;
-// and a slot of kind kTimeMark is a timestamp that is no event: it closes the untimed events
-// before it.
+//             task_created gave them (its own `arg`), and the second word the parent's id.
+//             Two words instead of six for every spawn but the first from a site;
+// and an event of kind kTimeMark is a timestamp that is no event: it closes the untimed
+// events before it.
 // ring_reader.hpp turns them back into the plain events a trace holds.
 #pragma once
 
@@ -107,11 +109,15 @@ inline constexpr std::uint8_t kUntimed = 0x40;
 inline constexpr std::uint8_t kStep = 0x80;
 inline constexpr EventKind kTimeMark = EventKind::kCount;
 
-// Slots the event occupies in a ring: itself and its extension records.
-constexpr std::uint32_t ring_slots(const Event& e) noexcept {
-  return 1u + (e.ext & kExtCountMask);
+// Whether an event with these `ext` bits has a second word in a ring (its time, or the first
+// word of its extension when folded), and how many words it takes there in all.
+constexpr bool has_second_word(std::uint8_t ext) noexcept {
+  return (ext & kUntimed) == 0 || (ext & kFolded) != 0;
 }
-// Events of a trace the slot stands for: a compact step is also its task_resumed, and a
+constexpr std::uint32_t ring_words(std::uint8_t ext) noexcept {
+  return 1u + (has_second_word(ext) ? 1u : 0u) + 2u * (ext & kExtCountMask);
+}
+// Events of a trace a ring event stands for: a compact step is also its task_resumed, and a
 // time mark is none.
 constexpr std::uint32_t trace_events(const Event& e) noexcept {
   if (e.kind == kTimeMark) {
@@ -138,8 +144,8 @@ static_assert(sizeof(Event) == 16 && std::is_trivially_copyable_v<Event>);
 static_assert(offsetof(Event, task) == 8 && offsetof(Event, arg) == 12 &&
               offsetof(Event, kind) == 14 && offsetof(Event, ext) == 15);
 
-// The second 8-byte word of an Event (task, arg, kind, ext), built in a register so that an
-// event is written with two plain stores (EventRing::append_words) rather than five.
+// The header word of an Event (task, arg, kind, ext), built in a register so that an event
+// is written with one or two plain stores (EventRing::append_words) rather than five.
 constexpr std::uint64_t pack_header(std::uint32_t task, std::uint16_t arg, EventKind kind,
                                     std::uint8_t ext) noexcept {
   static_assert(std::endian::native == std::endian::little);
@@ -147,5 +153,12 @@ constexpr std::uint64_t pack_header(std::uint32_t task, std::uint16_t arg, Event
          std::uint64_t{static_cast<std::uint8_t>(kind)} << 48 | std::uint64_t{ext} << 56;
 }
 static_assert(sizeof(EventExt) == 16 && std::is_trivially_copyable_v<EventExt>);
+
+// The Event of a header word, at `time` (pack_header() undone).
+constexpr Event unpack_header(std::uint64_t header, std::uint64_t time = 0) noexcept {
+  return Event{time, static_cast<std::uint32_t>(header), static_cast<std::uint16_t>(header >> 32),
+               static_cast<EventKind>(static_cast<std::uint8_t>(header >> 48)),
+               static_cast<std::uint8_t>(header >> 56)};
+}
 
 }  // namespace loopscope::probes

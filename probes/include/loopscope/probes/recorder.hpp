@@ -4,7 +4,7 @@
 // path is record(): a copy into the thread's EventRing, no lock, allocation or system call;
 // a full ring drops and counts. What is recorded reaches the collector at the next
 // publish(), which the recording thread calls after each clock read (and the ring by itself
-// every few thousand slots).
+// every few thousand words).
 //
 // Reading the clock costs more than a short step (rdtsc is 7-9 ns on a VM, a yield 6 ns), so
 // the loop reads it once per window of steps and records the steps in between untimed
@@ -42,7 +42,7 @@ struct WarningEvent {
 
 class Recorder {
  public:
-  Recorder(std::uint32_t thread_index, std::string thread_name, std::size_t ring_slots);
+  Recorder(std::uint32_t thread_index, std::string thread_name, std::size_t ring_words);
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
   Recorder(Recorder&&) = delete;
@@ -66,60 +66,72 @@ class Recorder {
   // An event at `ticks`.
   void record(EventKind kind, std::uint64_t ticks, std::uint32_t task,
               std::uint16_t arg = 0) noexcept {
-    ring_.append_words(ticks, pack_header(task, arg, kind, 0));
+    ring_.append_words(pack_header(task, arg, kind, 0), ticks);
   }
   void record(EventKind kind, std::uint64_t ticks, std::uint32_t task, std::uint16_t arg,
               EventExt ext) noexcept {
-    ring_.append_words(ticks, pack_header(task, arg, kind, 1), std::span<const EventExt>(&ext, 1));
+    ring_.append_words(pack_header(task, arg, kind, 1), ticks, std::span<const EventExt>(&ext, 1));
   }
   template <std::size_t N>
   void record(EventKind kind, std::uint64_t ticks, std::uint32_t task, std::uint16_t arg,
               const std::array<EventExt, N>& ext) noexcept {
-    ring_.append_words(ticks, pack_header(task, arg, kind, static_cast<std::uint8_t>(N)), ext);
+    ring_.append_words(pack_header(task, arg, kind, static_cast<std::uint8_t>(N)), ticks, ext);
   }
   // An event without a timestamp of its own (kUntimed): a step's end, or an event inside a
-  // step. Its extension is `value` followed by the words of `rest` (kFolded: the last word
-  // must be 0); `flags` may add kStep.
-  void record_untimed(EventKind kind, std::uint32_t task, std::uint16_t arg) noexcept {
-    ring_.append_words(0, pack_header(task, arg, kind, kUntimed));
-  }
-  void record_untimed(EventKind kind, std::uint32_t task, std::uint16_t arg, std::uint64_t value,
+  // step. The first form is the header word alone, `flags` may add kStep; the others fold
+  // the extension, `value` followed by the words of `rest` (kFolded: the last word must be
+  // 0), into the second word and the records after it.
+  void record_untimed(EventKind kind, std::uint32_t task, std::uint16_t arg,
                       std::uint8_t flags = 0) noexcept {
+    ring_.append_header(pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | flags)));
+  }
+  void record_untimed_folded(EventKind kind, std::uint32_t task, std::uint16_t arg,
+                             std::uint64_t value, std::uint8_t flags = 0) noexcept {
     ring_.append_words(
-        value, pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | kFolded | flags)));
+        pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | kFolded | flags)), value);
+  }
+  // A step's end inside a window: its one extension word `value`, written only when it is
+  // not 0.
+  void record_untimed_end(EventKind kind, std::uint32_t task, std::uint16_t arg,
+                          std::uint64_t value, std::uint8_t flags) noexcept {
+    if (value == 0) {
+      record_untimed(kind, task, arg, flags);
+    } else {
+      record_untimed_folded(kind, task, arg, value, flags);
+    }
   }
   // Returns false if the ring had no room (the event was dropped and counted).
   template <std::size_t N>
-  bool record_untimed(EventKind kind, std::uint32_t task, std::uint16_t arg, std::uint64_t value,
-                      const std::array<EventExt, N>& rest) noexcept {
+  bool record_untimed_folded(EventKind kind, std::uint32_t task, std::uint16_t arg,
+                             std::uint64_t value, const std::array<EventExt, N>& rest) noexcept {
     return ring_.append_words(
-        value, pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | kFolded | N)),
+        pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | kFolded | N)), value,
         rest);
   }
   // A task_created from the spawn site and coroutine an earlier task_created gave `number`
-  // (kSiteRef): one slot, `parent` the parent's id.
+  // (kSiteRef): two words, `parent` the parent's id.
   void record_created_at_site(std::uint32_t task, std::uint16_t number,
                               std::uint64_t parent) noexcept {
     ring_.append_words(
-        parent, pack_header(task, number, EventKind::kTaskCreated, kUntimed | kFolded | kSiteRef));
+        pack_header(task, number, EventKind::kTaskCreated, kUntimed | kFolded | kSiteRef), parent);
   }
   // A step's end at `ticks`: `value` is its one extension word, written only when it is not
   // 0; `flags` may add kStep.
   void record_step_end(EventKind kind, std::uint64_t ticks, std::uint32_t task, std::uint16_t arg,
                        std::uint64_t value, std::uint8_t flags) noexcept {
     if (value == 0) {
-      ring_.append(Event{ticks, task, arg, kind, flags});
+      ring_.append_words(pack_header(task, arg, kind, flags), ticks);
     } else {
       const EventExt ext{value, 0};
-      ring_.append(Event{ticks, task, arg, kind, static_cast<std::uint8_t>(flags | 1)},
-                   std::span<const EventExt>(&ext, 1));
+      ring_.append_words(pack_header(task, arg, kind, static_cast<std::uint8_t>(flags | 1)), ticks,
+                         std::span<const EventExt>(&ext, 1));
     }
   }
   // A timestamp that is no event of the trace: it closes the untimed events before it (the
   // loop writes one when it reads the clock with nothing else to record, say before a step
   // that follows a system call).
   void record_time_mark(std::uint64_t ticks) noexcept {
-    ring_.append_words(ticks, pack_header(0, 0, kTimeMark, 0));
+    ring_.append_words(pack_header(0, 0, kTimeMark, 0), ticks);
   }
   // Makes what was recorded visible to the collector.
   void publish() noexcept { ring_.publish(); }

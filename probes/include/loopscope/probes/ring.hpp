@@ -6,12 +6,17 @@
 // the copy, and the new head in a plain variable. Appended events become visible to the
 // consumer when the producer publishes them (a release store of the head): the loop does so
 // at each clock read, so that the consumer sees whole runs of untimed events closed by a
-// timed one, and the ring does so by itself every kPublishEvery slots and whenever it looks
+// timed one, and the ring does so by itself every kPublishEvery words and whenever it looks
 // full. A full ring drops the event and counts it (as the events of a trace it stands for);
 // the producer never waits. The consumer reads what was published and releases the space
 // with a release store of the tail.
 //
-// Capacity is a power of two of 16-byte slots, mapped once when the ring is created.
+// The ring is an array of 8-byte words, a power of two of them, mapped once when the ring is
+// created. An event takes its header word (pack_header()), then a second word unless it has
+// none (ring_words() in event.hpp: an untimed event that is not folded, such as most steps),
+// then two words per EventExt record. Half the bytes of 16-byte slots for a step: the ring's
+// stores go to memory no cache holds, and that traffic is most of what tracing costs a
+// busy loop (docs/BENCHMARKS.md).
 #pragma once
 
 #include <loopscope/probes/event.hpp>
@@ -26,41 +31,62 @@ namespace loopscope::probes {
 
 class EventRing {
  public:
-  // `slots` is rounded up to a power of two (at least 64).
-  explicit EventRing(std::size_t slots);
+  // `words` is rounded up to a power of two (at least 128).
+  explicit EventRing(std::size_t words);
   EventRing(const EventRing&) = delete;
   EventRing& operator=(const EventRing&) = delete;
   EventRing(EventRing&&) = delete;
   EventRing& operator=(EventRing&&) = delete;
   ~EventRing();
 
+  // In words.
   [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
 
   // ---- producer side (one thread) ----
 
-  // Appends `event` followed by `ext` (the count bits of event.ext must equal ext.size())
-  // without publishing it. Returns false and counts a drop if the ring has no room.
+  // Appends `event` (its time as the second word, if it has one: has_second_word()) followed
+  // by `ext` (the count bits of event.ext must equal ext.size()) without publishing it.
+  // Returns false and counts a drop if the ring has no room.
   bool append(const Event& event, std::span<const EventExt> ext = {}) noexcept {
-    return append_words(event.time, pack_header(event.task, event.arg, event.kind, event.ext), ext);
+    const std::uint64_t header = pack_header(event.task, event.arg, event.kind, event.ext);
+    if (!has_second_word(event.ext)) {
+      return append_header(header, ext);
+    }
+    return append_words(header, event.time, ext);
   }
-  // append() of an event given as its two 8-byte words (`time`, then pack_header()). The
-  // words are stored as such: an Event built in memory field by field and copied as one
-  // 16-byte value would stall on store forwarding (~5 ns, measured).
-  bool append_words(std::uint64_t time, std::uint64_t header,
+  // An event of two words, `header` then `second` (its time or first extension word),
+  // followed by `ext`.
+  bool append_words(std::uint64_t header, std::uint64_t second,
                     std::span<const EventExt> ext = {}) noexcept {
-    if (static_cast<std::size_t>(stop_ - cursor_) <= ext.size()) [[unlikely]] {
-      return append_slow(from_words(time, header), ext);
+    const std::size_t n = 2 + 2 * ext.size();
+    if (static_cast<std::size_t>(stop_ - cursor_) < n) [[unlikely]] {
+      return append_slow(header, second, true, ext);
     }
     // Through a local pointer: a store through cursor_ itself could alias cursor_, which
     // the compiler would then reload after each store.
-    Event* const slot = cursor_;
+    std::uint64_t* const at = cursor_;
     prefetch();
-    std::memcpy(slot, &time, sizeof(time));
-    std::memcpy(reinterpret_cast<char*>(slot) + sizeof(time), &header, sizeof(header));
+    at[0] = header;
+    at[1] = second;
     if (!ext.empty()) {
-      std::memcpy(slot + 1, ext.data(), ext.size_bytes());
+      std::memcpy(at + 2, ext.data(), ext.size_bytes());
     }
-    cursor_ = slot + 1 + ext.size();
+    cursor_ = at + n;
+    return true;
+  }
+  // An event of its header word alone (has_second_word() is false for it), followed by `ext`.
+  bool append_header(std::uint64_t header, std::span<const EventExt> ext = {}) noexcept {
+    const std::size_t n = 1 + 2 * ext.size();
+    if (static_cast<std::size_t>(stop_ - cursor_) < n) [[unlikely]] {
+      return append_slow(header, 0, false, ext);
+    }
+    std::uint64_t* const at = cursor_;
+    prefetch();
+    at[0] = header;
+    if (!ext.empty()) {
+      std::memcpy(at + 1, ext.data(), ext.size_bytes());
+    }
+    cursor_ = at + n;
     return true;
   }
   // Makes everything appended so far visible to the consumer.
@@ -74,14 +100,18 @@ class EventRing {
 
   // ---- consumer side (one thread) ----
 
-  // Slots published and not yet consumed, as up to two contiguous spans (the ring wraps).
+  // Words published and not yet consumed, as up to two contiguous spans (the ring wraps).
+  // They hold whole events: the producer never publishes part of one.
   struct Readable {
-    std::span<const Event> first;
-    std::span<const Event> second;
+    std::span<const std::uint64_t> first;
+    std::span<const std::uint64_t> second;
     [[nodiscard]] std::size_t size() const noexcept { return first.size() + second.size(); }
+    [[nodiscard]] std::uint64_t operator[](std::size_t i) const noexcept {
+      return i < first.size() ? first[i] : second[i - first.size()];
+    }
   };
   [[nodiscard]] Readable readable() const noexcept;
-  // Releases `n` slots read through readable().
+  // Releases `n` words read through readable().
   void consume(std::size_t n) noexcept;
   // Events dropped so far because the ring was full, counted as the events of a trace they
   // stand for (a compact step is two).
@@ -90,43 +120,42 @@ class EventRing {
   }
 
  private:
-  // Slots are written to memory that has not been touched for a lap of the ring (32 MiB by
+  // Words are written to memory that has not been touched for a lap of the ring (32 MiB by
   // default), far out of the cache: asking for the line a kilobyte ahead for writing hides
   // that miss, which otherwise costs a 6 ns step about 2 ns (measured on the loop's yield).
-  static constexpr std::size_t kPrefetchAhead = 64;
+  static constexpr std::size_t kPrefetchAhead = 128;
   void prefetch() const noexcept {
     // Past the end of the mapping it is a no-op: prefetches do not fault.
     __builtin_prefetch(cursor_ + kPrefetchAhead, 1, 3);
   }
 
-  // The producer publishes by itself at least this often, so that the consumer can drain a
-  // long run of events written without a clock read (a step spawning thousands of tasks).
-  static constexpr std::uint64_t kPublishEvery = 4096;
+  // The producer publishes by itself at least this often (in words), so that the consumer
+  // can drain a long run of events written without a clock read (a step spawning thousands
+  // of tasks).
+  static constexpr std::uint64_t kPublishEvery = 8192;
 
-  // Every slot is stored as an Event-shaped 16-byte record; EventExt records are bit-copied.
-  static Event as_slot(const EventExt& x) noexcept;
-  static Event from_words(std::uint64_t time, std::uint64_t header) noexcept;
-  // The index of the next slot to write.
+  // The index of the next word to write.
   [[nodiscard]] std::uint64_t head() const noexcept {
-    return lap_start_ + static_cast<std::uint64_t>(cursor_ - slots_);
+    return lap_start_ + static_cast<std::uint64_t>(cursor_ - words_);
   }
   // The path for everything but a plain append with room: the ring's end, a publication
   // that is due, a full ring (publishes, re-reads the consumer's tail, moves stop_).
-  bool append_slow(const Event& event, std::span<const EventExt> ext) noexcept;
-  void count_drop(const Event& event) noexcept {
-    dropped_.store(dropped_.load(std::memory_order_relaxed) + trace_events(event),
+  bool append_slow(std::uint64_t header, std::uint64_t second, bool has_second,
+                   std::span<const EventExt> ext) noexcept;
+  void count_drop(std::uint64_t header) noexcept {
+    dropped_.store(dropped_.load(std::memory_order_relaxed) + trace_events(unpack_header(header)),
                    std::memory_order_relaxed);
   }
 
-  // Producer-owned line (the slot pointer and mask are only read after construction). The
+  // Producer-owned line (the word pointer and mask are only read after construction). The
   // producer writes at cursor_ up to stop_ without another check: stop_ is the end of the
   // ring's memory, the end of the free space or the next due publication, whichever comes
-  // first. lap_start_ is the index of slots_[0] in the current lap.
-  alignas(64) Event* cursor_ = nullptr;
-  Event* stop_ = nullptr;
+  // first. lap_start_ is the index of words_[0] in the current lap.
+  alignas(64) std::uint64_t* cursor_ = nullptr;
+  std::uint64_t* stop_ = nullptr;
   std::uint64_t lap_start_ = 0;
   std::atomic<std::uint64_t> dropped_{0};
-  Event* slots_ = nullptr;
+  std::uint64_t* words_ = nullptr;
   std::uint64_t mask_ = 0;
   // Shared lines: written by one side each.
   alignas(64) std::atomic<std::uint64_t> published_{0};

@@ -1,4 +1,4 @@
-// RingReader: reads the slots of an EventRing back as the plain events a trace holds.
+// RingReader: reads the words of an EventRing back as the plain events a trace holds.
 //
 // The loop records some events in the ring-only forms of event.hpp, which the collector
 // undoes through a RingReader per ring:
@@ -10,7 +10,7 @@
 //     before. When the closing event is itself a step end it takes one share; otherwise the
 //     last untimed step ended at its time. The other untimed events (a spawn, a to_thread
 //     submission: things that happen inside a step) take the time their step began;
-//   - a kTimeMark slot gives its time to the untimed events before it and is dropped;
+//   - a kTimeMark event gives its time to the untimed events before it and is dropped;
 //   - a kSiteRef task_created gets the coroutine and spawn site of the numbered one before;
 //   - a task_suspended waiting on an object (an address tagged with kObjectAddressTag) gets
 //     the object's number instead: 1, 2, ... in the order objects first appear in the ring.
@@ -41,46 +41,50 @@ namespace loopscope::probes {
 
 class RingReader {
  public:
-  // Calls on_event(const Event&, std::span<const EventExt>) for each event of `slots` that
+  // Calls on_event(const Event&, std::span<const EventExt>) for each event of `words` that
   // can be placed in time, in order. The Event's ext holds the record count only.
   template <class F>
-  void read(const EventRing::Readable& slots, F&& on_event) {
-    const std::size_t n = slots.size();
+  void read(const EventRing::Readable& words, F&& on_event) {
+    const std::size_t n = words.size();
     std::size_t i = 0;
     while (i < n) {
-      const Event& first = slot_at(slots, i);
+      const Event first = unpack_header(words[i]);
       if ((first.ext & kUntimed) == 0 && pending_.empty()) [[likely]] {
         // A timed event with nothing waiting for it: straight through.
-        const std::size_t size = slot_count(first);
+        const std::size_t size = word_count(first);
         if (i + size > n) [[unlikely]] {
           return;
         }
-        emit_timed(slots, i, first, on_event);
+        emit_timed(words, i, event_at(words, i), on_event);
         i += size;
         continue;
       }
       // The run of untimed events from i, and the timed event that closes it.
       std::size_t end = i;
       std::uint64_t steps = 0;
-      while (end < n && (slot_at(slots, end).ext & kUntimed) != 0) {
-        steps += ends_step(slot_at(slots, end).kind) ? 1 : 0;
-        end += slot_count(slot_at(slots, end));
+      while (end < n) {
+        const Event e = unpack_header(words[end]);
+        if ((e.ext & kUntimed) == 0) {
+          break;
+        }
+        steps += ends_step(e.kind) ? 1 : 0;
+        end += word_count(e);
       }
       if (end >= n || !pending_.empty()) {
         // No closing event yet, or an older run waits: go through the waiting list.
         for (std::size_t k = i; k < std::min(end, n);) {
-          Item item = item_at(slots, k);
-          k += slot_count(item.event);
+          Item item = item_at(words, k);
+          k += word_count(item.event);
           accept_untimed(item, on_event);
         }
         if (end >= n) {
           return;
         }
       } else if (end > i) {
-        place_run(slots, i, end, steps, on_event);
+        place_run(words, i, end, steps, on_event);
       }
-      Item closing = item_at(slots, end);
-      end += slot_count(closing.event);
+      Item closing = item_at(words, end);
+      end += word_count(closing.event);
       if (end > n) [[unlikely]] {
         return;  // never published half-written; stop rather than read past the end
       }
@@ -105,8 +109,14 @@ class RingReader {
   // are handed out at the last time known, which keeps the reader's memory bounded.
   static constexpr std::size_t kMaxPending = std::size_t{1} << 16;
 
-  static const Event& slot_at(const EventRing::Readable& r, std::size_t i) noexcept {
-    return i < r.first.size() ? r.first[i] : r.second[i - r.first.size()];
+  // The event whose header is word i, with its second word as its time (0 if it has none,
+  // or if that word is past the end).
+  static Event event_at(const EventRing::Readable& r, std::size_t i) noexcept {
+    Event e = unpack_header(r[i]);
+    if (has_second_word(e.ext) && i + 1 < r.size()) {
+      e.time = r[i + 1];
+    }
+    return e;
   }
   static bool ends_step(EventKind kind) noexcept {
     return kind == EventKind::kTaskSuspended || kind == EventKind::kTaskFinished;
@@ -130,10 +140,10 @@ class RingReader {
     }
   }
 
-  static std::size_t slot_count(const Event& e) noexcept { return 1 + (e.ext & kExtCountMask); }
-  // The event at slot i with its extension records, unfolded.
-  Item item_at(const EventRing::Readable& slots, std::size_t i) {
-    Item item = unfolded_at(slots, i);
+  static std::size_t word_count(const Event& e) noexcept { return ring_words(e.ext); }
+  // The event at word i with its extension records, unfolded.
+  Item item_at(const EventRing::Readable& words, std::size_t i) {
+    Item item = unfolded_at(words, i);
     if (item.event.kind == EventKind::kTaskCreated && item.event.arg != 0) [[unlikely]] {
       spawn_site(item);
     }
@@ -159,13 +169,15 @@ class RingReader {
     item.event.arg = 0;
     item.event.ext = static_cast<std::uint8_t>(item.event.ext & ~kSiteRef);
   }
-  static Item unfolded_at(const EventRing::Readable& slots, std::size_t i) noexcept {
+  static Item unfolded_at(const EventRing::Readable& words, std::size_t i) noexcept {
     Item item;
-    item.event = slot_at(slots, i);
+    item.event = event_at(words, i);
     const std::size_t declared = item.event.ext & kExtCountMask;
-    const std::size_t count = std::min({declared, slots.size() - i - 1, item.ext.size()});
+    const std::size_t at = i + (has_second_word(item.event.ext) ? 2 : 1);
+    const std::size_t available = words.size() > at ? (words.size() - at) / 2 : 0;
+    const std::size_t count = std::min({declared, available, item.ext.size()});
     for (std::size_t k = 0; k < count; ++k) {
-      std::memcpy(&item.ext[k], &slot_at(slots, i + 1 + k), sizeof(EventExt));
+      item.ext[k] = EventExt{words[at + 2 * k], words[at + 2 * k + 1]};
     }
     item.count = static_cast<std::uint8_t>(count);
     if ((item.event.ext & kFolded) != 0 && count < item.ext.size()) {
@@ -183,8 +195,7 @@ class RingReader {
   }
 
   template <class F>
-  void emit_timed(const EventRing::Readable& slots, std::size_t i, const Event& slot, F& on_event) {
-    Event event = slot;
+  void emit_timed(const EventRing::Readable& words, std::size_t i, Event event, F& on_event) {
     if (!have_time_) {
       have_time_ = true;
       last_ = event.time;
@@ -198,14 +209,18 @@ class RingReader {
     std::array<EventExt, 3> ext;  // NOLINT(cppcoreguidelines-pro-type-member-init): copied
     const std::size_t copied = std::min(count, ext.size());
     if (copied != 0) {
-      const bool contiguous = i + copied < slots.first.size() || i >= slots.first.size();
+      // After the header and the time. Bounded by the array, not by `copied` alone: gcc 12's
+      // -O3 otherwise unrolls the loop past the array's end and warns (-Wstringop-overflow).
+      const std::size_t at = i + 2;
+      const bool contiguous = at + 2 * copied <= words.first.size() || at >= words.first.size();
       if (contiguous) {
-        std::memcpy(ext.data(), &slot_at(slots, i + 1), copied * sizeof(EventExt));
+        const std::uint64_t* from = at < words.first.size()
+                                        ? words.first.data() + at
+                                        : words.second.data() + (at - words.first.size());
+        std::memcpy(ext.data(), from, copied * sizeof(EventExt));
       } else {
-        // Bounded by the array, not by `copied` alone: gcc 12's -O3 otherwise unrolls the
-        // loop past the array's end and warns (-Wstringop-overflow).
         for (std::size_t k = 0; k < ext.size() && k < copied; ++k) {
-          std::memcpy(&ext[k], &slot_at(slots, i + 1 + k), sizeof(EventExt));
+          ext[k] = EventExt{words[at + 2 * k], words[at + 2 * k + 1]};
         }
       }
       if (event.kind == EventKind::kTaskSuspended && (ext[0].a & kObjectAddressTag) != 0) {
@@ -246,12 +261,12 @@ class RingReader {
     }
   }
 
-  // Places the untimed events in slots [i, end), which hold `steps` step ends, before the
+  // Places the untimed events in words [i, end), which hold `steps` step ends, before the
   // timed event at `end`, straight from the ring (the common case: nothing waits).
   template <class F>
-  void place_run(const EventRing::Readable& slots, std::size_t i, std::size_t end,
+  void place_run(const EventRing::Readable& words, std::size_t i, std::size_t end,
                  std::uint64_t steps, F& on_event) {
-    const Event& closing = slot_at(slots, end);
+    const Event closing = event_at(words, end);
     if (!have_time_) {
       have_time_ = true;
       last_ = closing.time;
@@ -262,8 +277,8 @@ class RingReader {
     std::uint64_t begin = base;
     std::uint64_t k = 0;
     while (i < end) {
-      Item item = item_at(slots, i);
-      i += slot_count(item.event);
+      Item item = item_at(words, i);
+      i += word_count(item.event);
       number_object(item);
       if (ends_step(item.event.kind)) {
         const std::uint64_t stop = share(base, delta, ++k, shares);
