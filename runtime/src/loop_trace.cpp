@@ -89,8 +89,9 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
       rec.record_untimed(EventKind::kTaskSuspended, id,
                          static_cast<std::uint16_t>(detail::SuspendReason::kYield), probes::kStep);
     } else {
-      rec.record_untimed_end(EventKind::kTaskSuspended, id,
-                             static_cast<std::uint16_t>(wait->reason), wait->object, probes::kStep);
+      rec.record_untimed_folded(EventKind::kTaskSuspended, id,
+                                static_cast<std::uint16_t>(wait->reason), wait->object,
+                                probes::kStep);
     }
   }
 }
