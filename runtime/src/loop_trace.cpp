@@ -141,9 +141,11 @@ void Loop::run_callback_traced(detail::CallbackNode* callback) {
 void Loop::record_resumed_in_step() noexcept {
   // The step's end would stand for its task_resumed, but this event belongs after it.
   if ((step_marks_ & kStepResumedWritten) == 0) {
-    mark_step(kStepResumedWritten);
-    recorder_->record_untimed(EventKind::kTaskResumed, static_cast<std::uint32_t>(current_->id_),
-                              0);
+    // Marked written even when dropped (the drop counts it): the step's end must not stand
+    // for it again. Only one in the ring lets later events leave out the step's task.
+    const bool in_ring = recorder_->record_untimed(EventKind::kTaskResumed,
+                                                   static_cast<std::uint32_t>(current_->id_), 0);
+    mark_step(static_cast<std::uint8_t>(kStepResumedWritten | (in_ring ? kStepResumedInRing : 0)));
   }
 }
 
@@ -156,12 +158,17 @@ void Loop::record_task_created_slow(detail::PromiseBase* task,
   if (parent != nullptr) {
     // Inside a step: at the step's beginning, like every event in it. The first spawn from
     // a site is folded into six words (the extension's words are parent, resume, file,
-    // line, function, 0) and numbers the site; the later ones take two.
+    // line, function, 0) and numbers the site; the later ones take one (two when the
+    // step's task_resumed was dropped).
     record_resumed_in_step();
     SpawnSite& cached = spawn_sites_[spawn_site_index(resume_fn, site)];
     if (cached.resume == resume_fn && cached.line == site.line && cached.file == site.file &&
         cached.function == site.function) {
-      recorder_->record_created_at_site(id, cached.number, parent_id);
+      if ((step_marks_ & kStepResumedInRing) != 0) {
+        recorder_->record_created_in_step(id, cached.number);
+      } else {
+        recorder_->record_created_at_site(id, cached.number, parent_id);
+      }
       return;
     }
     const std::uint16_t number = next_spawn_site_;

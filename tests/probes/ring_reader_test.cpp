@@ -18,6 +18,7 @@
 #include <string>
 #include <typeinfo>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace loopscope::probes {
@@ -118,12 +119,43 @@ TEST(RingReader, EventsInsideAStepTakeTheTimeItBeganAndFoldedWordsRegroup) {
   EXPECT_EQ(out[2].event.time, 500u);
 }
 
+// A spawn in a step whose task_resumed is in the ring is one word: its parent is that step's
+// task. Between steps (a task_created the ring does not place in one) the parent is unknown.
+TEST(RingReader, ASpawnOfOneWordHasTheTaskOfItsStepAsItsParent) {
+  EventRing ring(128);
+  RingReader reader;
+  ring.append(timed(kTimeMark, 100, 0));
+  const std::array<EventExt, 2> rest{EventExt{11, 12}, EventExt{13, 14}};
+  ring.append(Event{0, 7, 0, EventKind::kTaskResumed, kUntimed});  // task 7's step
+  ring.append(Event{7, 8, 1, EventKind::kTaskCreated, kUntimed | kFolded | 2}, rest);
+  ring.append(Event{0, 9, 1, EventKind::kTaskCreated, kUntimed | kSiteRef});
+  ring.append(Event{0, 7, 0, EventKind::kTaskSuspended, kUntimed});
+  ring.append(Event{0, 5, 0, EventKind::kTaskResumed, kUntimed});  // task 5's step
+  ring.append(Event{0, 10, 1, EventKind::kTaskCreated, kUntimed | kSiteRef});
+  ring.append(timed(EventKind::kTaskFinished, 500, 5));
+  ring.append(Event{0, 11, 1, EventKind::kTaskCreated, kUntimed | kSiteRef});  // no step
+  ring.append(timed(kTimeMark, 600, 0));
+  const auto out = read(ring, reader);
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> created;  // task, parent
+  for (const Out& o : out) {
+    if (o.event.kind == EventKind::kTaskCreated) {
+      ASSERT_EQ(o.ext.size(), 3u);
+      EXPECT_EQ(o.ext[0].b, 11u);  // the coroutine of site 1
+      EXPECT_EQ(o.ext[2].a, 14u);
+      created.emplace_back(o.event.task, o.ext[0].a);
+    }
+  }
+  const std::vector<std::pair<std::uint32_t, std::uint64_t>> expected{
+      {8, 7}, {9, 7}, {10, 5}, {11, 0}};
+  EXPECT_EQ(created, expected);
+}
+
 TEST(RingReader, ASpawnFromANumberedSiteGetsItsCoroutineAndSiteBack) {
   EventRing ring(64);
   RingReader reader;
   ring.append(timed(kTimeMark, 100, 0));
   // The first spawn from site 1 defines it (words parent, resume, file, line, function, 0);
-  // the next two name it in one slot each, with their own parents.
+  // the next two name it in two words each, with their own parents.
   const std::array<EventExt, 2> rest{EventExt{11, 12}, EventExt{13, 14}};
   ring.append(Event{10, 8, 1, EventKind::kTaskCreated, kUntimed | kFolded | 2}, rest);
   ring.append(Event{20, 9, 1, EventKind::kTaskCreated, kUntimed | kFolded | kSiteRef});

@@ -308,18 +308,18 @@ class Loop {
   void run_ready_traced(detail::ReadyNode* batch);
   void run_callback_traced(detail::CallbackNode* callback);
   std::uint32_t record_step_end(detail::PromiseBase* task, std::uint32_t id) noexcept;
-  // A task is created. The common case, a spawn from a numbered site inside a step that has
-  // written its task_resumed (two ring words), takes no call and saves few registers; kept
-  // out of spawn() itself, where it would cost the untraced path register saves.
+  // A task is created. The common case, a spawn from a numbered site inside a step whose
+  // task_resumed is in the ring (one ring word: the parent is that step's task), takes no
+  // call and saves few registers; kept out of spawn() itself, where it would cost the
+  // untraced path register saves.
   [[gnu::noinline]] void record_task_created(detail::PromiseBase* task,
                                              const SourceLocation& site) noexcept {
-    if (current_ != nullptr && (step_marks_ & kStepResumedWritten) != 0) [[likely]] {
+    if ((step_marks_ & kStepResumedInRing) != 0) [[likely]] {  // so current_ is not null
       const std::uintptr_t resume = detail::coroutine_code(task->self_);
       const SpawnSite& cached = spawn_sites_[spawn_site_index(resume, site)];
       if (cached.resume == resume && cached.line == site.line && cached.file == site.file &&
           cached.function == site.function) [[likely]] {
-        recorder_->record_created_at_site(static_cast<std::uint32_t>(task->id_), cached.number,
-                                          current_->id_);
+        recorder_->record_created_in_step(static_cast<std::uint32_t>(task->id_), cached.number);
         return;
       }
     }
@@ -367,6 +367,9 @@ class Loop {
   // wrote its task_resumed.
   static constexpr std::uint8_t kStepFinished = 1;
   static constexpr std::uint8_t kStepResumedWritten = 2;
+  // ... and it is in the ring (not dropped with a full ring): the events after it in the
+  // step may leave out the task they belong to (a spawn's parent).
+  static constexpr std::uint8_t kStepResumedInRing = 4;
   std::uint8_t step_marks_ = 0;
   detail::TaskState step_state_ = detail::TaskState::kPending;
   const char* step_exception_type_ = nullptr;
@@ -384,7 +387,7 @@ class Loop {
     step_marks_ |= marks;
   }
   // Spawn sites with their coroutine, numbered for the trace on first use (a spawn from one
-  // recorded before takes two ring words: probes::kSiteRef), in a direct-mapped cache.
+  // recorded before takes one or two ring words: probes::kSiteRef), in a direct-mapped cache.
   struct SpawnSite {
     std::uintptr_t resume = 0;
     const char* file = nullptr;

@@ -20,10 +20,12 @@
 //             bits), regrouped in pairs; the last word is 0. One word less per event;
 //   kStep     the event (a task_suspended or task_finished) ends a step whose task_resumed
 //             was not written: it began when the event before it ended;
-//   kSiteRef  (with kUntimed and kFolded, on a task_created) the task comes from a spawn
-//             site and coroutine recorded before: `arg` is the number that earlier
-//             task_created gave them (its own `arg`), and the second word the parent's id.
-//             Two words instead of six for every spawn but the first from a site;
+//   kSiteRef  (with kUntimed, on a task_created) the task comes from a spawn site and
+//             coroutine recorded before: `arg` is the number that earlier task_created gave
+//             them (its own `arg`). With kFolded the second word is the parent's id; without,
+//             the event is its header alone and the parent is the task whose step it is in
+//             (its task_resumed came before it in the ring). One or two words instead of six
+//             for every spawn but the first from a site;
 // and an event of kind kTimeMark is a timestamp that is no event: it closes the untimed
 // events before it.
 // ring_reader.hpp turns them back into the plain events a trace holds.

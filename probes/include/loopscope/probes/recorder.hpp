@@ -81,9 +81,11 @@ class Recorder {
   // step. The first form is the header word alone, `flags` may add kStep; the others fold
   // the extension, `value` followed by the words of `rest` (kFolded: the last word must be
   // 0), into the second word and the records after it.
-  void record_untimed(EventKind kind, std::uint32_t task, std::uint16_t arg,
+  // Returns false if the ring had no room (the event was dropped and counted).
+  bool record_untimed(EventKind kind, std::uint32_t task, std::uint16_t arg,
                       std::uint8_t flags = 0) noexcept {
-    ring_.append_header(pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | flags)));
+    return ring_.append_header(
+        pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | flags)));
   }
   void record_untimed_folded(EventKind kind, std::uint32_t task, std::uint16_t arg,
                              std::uint64_t value, std::uint8_t flags = 0) noexcept {
@@ -109,11 +111,15 @@ class Recorder {
         rest);
   }
   // A task_created from the spawn site and coroutine an earlier task_created gave `number`
-  // (kSiteRef): two words, `parent` the parent's id.
+  // (kSiteRef): two words, `parent` the parent's id; or, in a step whose task_resumed is in
+  // the ring, one word: the parent is the task of that step.
   void record_created_at_site(std::uint32_t task, std::uint16_t number,
                               std::uint64_t parent) noexcept {
     ring_.append_words(
         pack_header(task, number, EventKind::kTaskCreated, kUntimed | kFolded | kSiteRef), parent);
+  }
+  void record_created_in_step(std::uint32_t task, std::uint16_t number) noexcept {
+    ring_.append_header(pack_header(task, number, EventKind::kTaskCreated, kUntimed | kSiteRef));
   }
   // A step's end at `ticks`: `value` is its one extension word, written only when it is not
   // 0; `flags` may add kStep.

@@ -11,7 +11,8 @@
 //     last untimed step ended at its time. The other untimed events (a spawn, a to_thread
 //     submission: things that happen inside a step) take the time their step began;
 //   - a kTimeMark event gives its time to the untimed events before it and is dropped;
-//   - a kSiteRef task_created gets the coroutine and spawn site of the numbered one before;
+//   - a kSiteRef task_created gets the coroutine and spawn site of the numbered one before,
+//     and, when it is not folded, the task of the step it is in as its parent;
 //   - a task_suspended waiting on an object (an address tagged with kObjectAddressTag) gets
 //     the object's number instead: 1, 2, ... in the order objects first appear in the ring.
 // Counts are exact; a step's busy time is exact when the loop timed it and spread evenly
@@ -144,10 +145,19 @@ class RingReader {
   // The event at word i with its extension records, unfolded.
   Item item_at(const EventRing::Readable& words, std::size_t i) {
     Item item = unfolded_at(words, i);
+    note_step(item.event);
     if (item.event.kind == EventKind::kTaskCreated && item.event.arg != 0) [[unlikely]] {
       spawn_site(item);
     }
     return item;
+  }
+  // Follows which task's step the ring is in: its task_resumed begins it, its end ends it.
+  void note_step(const Event& e) noexcept {
+    if (e.kind == EventKind::kTaskResumed) {
+      step_task_ = e.task;
+    } else if (ends_step(e.kind)) {
+      step_task_ = 0;
+    }
   }
   // A numbered spawn site (kSiteRef): its first task_created defines the number, the later
   // ones get their extension back from it. A number whose definition was dropped with a
@@ -159,6 +169,9 @@ class RingReader {
     }
     std::array<std::uint64_t, 5>& site = sites_[number];
     if ((item.event.ext & kSiteRef) != 0) {
+      if ((item.event.ext & kFolded) == 0) {
+        item.ext[0].a = step_task_;  // the parent is the task of the step it is in
+      }
       item.ext[0].b = site[0];
       item.ext[1] = EventExt{site[1], site[2]};
       item.ext[2] = EventExt{site[3], site[4]};
@@ -227,6 +240,7 @@ class RingReader {
         ext[0].a = object_number(ext[0].a);
       }
     }
+    note_step(event);
     if ((event.ext & kStep) != 0) {
       const Event resumed{begin, event.task, 0, EventKind::kTaskResumed, 0};
       on_event(resumed, std::span<const EventExt>());
@@ -338,6 +352,7 @@ class RingReader {
   // By spawn-site number: coroutine, file, line, function, 0 (the words of a task_created
   // after its parent).
   std::vector<std::array<std::uint64_t, 5>> sites_;
+  std::uint32_t step_task_ = 0;  // the task whose step the ring is in, 0 between steps
 };
 
 }  // namespace loopscope::probes
