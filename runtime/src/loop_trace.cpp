@@ -162,8 +162,7 @@ void Loop::record_task_created_slow(detail::PromiseBase* task,
     // step's task_resumed was dropped).
     record_resumed_in_step();
     SpawnSite& cached = spawn_sites_[spawn_site_index(resume_fn, site)];
-    if (cached.resume == resume_fn && cached.line == site.line && cached.file == site.file &&
-        cached.function == site.function) {
+    if (cached.is(resume_fn, site)) {
       if ((step_marks_ & kStepResumedInRing) != 0) {
         recorder_->record_created_in_step(id, cached.number);
       } else {

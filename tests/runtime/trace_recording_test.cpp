@@ -27,6 +27,14 @@ using testing::count;
 using testing::Decoded;
 using testing::read_trace;
 
+// Options that trace into `path`, with the loop's timers on `clock`.
+Options traced_on(ManualClock& clock, const std::string& path) {
+  Options options;
+  options.clock = &clock;
+  options.trace_path = path;
+  return options;
+}
+
 Task<int> leaf(int i) {
   co_await sleep(1ms);
   co_await sleep(0ms);
@@ -53,9 +61,7 @@ TEST(TraceRecording, AKnownProgramGivesTheExpectedEvents) {
   const std::string path =
       ::testing::TempDir() + "/trace_recording_" + std::to_string(getpid()) + ".lstrace";
   ManualClock clock;
-  Options options;
-  options.clock = &clock;
-  options.trace_path = path;
+  const Options options = traced_on(clock, path);
   EXPECT_EQ(run(traced_main(), options), 101);
 
   const Decoded d = read_trace(path);
@@ -297,9 +303,7 @@ Task<int> gathering_main() {
 TEST(TraceRecording, GatherAndShieldNameTheCallersLineAsTheSpawnSite) {
   const std::string path = testing::trace_file("trace_sites");
   ManualClock clock;
-  Options options;
-  options.clock = &clock;
-  options.trace_path = path;
+  const Options options = traced_on(clock, path);
   EXPECT_EQ(run(gathering_main(), options), 15);
 
   const Decoded d = read_trace(path);
@@ -348,9 +352,7 @@ Task<int> spawning_main() {
 TEST(TraceRecording, EverySpawnFromARepeatedSiteNamesItsCoroutineLineAndParent) {
   const std::string path = testing::trace_file("trace_repeated_sites");
   ManualClock clock;
-  Options options;
-  options.clock = &clock;
-  options.trace_path = path;
+  const Options options = traced_on(clock, path);
   int expected = 0;
   for (int i = 0; i < 300; ++i) {
     expected += i % 3 == 1 ? i : -i;

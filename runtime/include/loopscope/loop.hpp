@@ -317,8 +317,7 @@ class Loop {
     if ((step_marks_ & kStepResumedInRing) != 0) [[likely]] {  // so current_ is not null
       const std::uintptr_t resume = detail::coroutine_code(task->self_);
       const SpawnSite& cached = spawn_sites_[spawn_site_index(resume, site)];
-      if (cached.resume == resume && cached.line == site.line && cached.file == site.file &&
-          cached.function == site.function) [[likely]] {
+      if (cached.is(resume, site)) [[likely]] {
         recorder_->record_created_in_step(static_cast<std::uint32_t>(task->id_), cached.number);
         return;
       }
@@ -394,6 +393,9 @@ class Loop {
     const char* function = nullptr;
     std::uint32_t line = 0;
     std::uint16_t number = 0;  // 0: none
+    [[nodiscard]] bool is(std::uintptr_t code, const SourceLocation& at) const noexcept {
+      return resume == code && line == at.line && file == at.file && function == at.function;
+    }
   };
   static constexpr int kSpawnSiteBits = 6;
   static std::size_t spawn_site_index(std::uintptr_t resume, const SourceLocation& site) noexcept {
