@@ -1,30 +1,15 @@
 #include <loopscope/probes/recorder.hpp>
 
-#include <algorithm>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <utility>
 
 namespace loopscope::probes {
 
-namespace {
-
-std::uint64_t measure_tick_cost(TickSource source) noexcept {
-  std::uint64_t best = UINT64_MAX;
-  for (int i = 0; i < 16; ++i) {
-    const std::uint64_t a = read_ticks(source);
-    const std::uint64_t b = read_ticks(source);
-    best = std::min(best, b - a);
-  }
-  return std::max<std::uint64_t>(best, 1);
-}
-
-}  // namespace
-
 Recorder::Recorder(std::uint32_t thread_index, std::string thread_name, std::size_t ring_words)
     : ring_(ring_words),
       step_ticks_(read_ticks(tick_source())),
-      tick_cost_(measure_tick_cost(tick_source())),
+      tick_cost_(read_cost([source = tick_source()] { return read_ticks(source); })),
       source_(tick_source()),
       thread_index_(thread_index),
       os_tid_(static_cast<std::uint64_t>(syscall(SYS_gettid))),

@@ -6,6 +6,7 @@
 // monotonic ns) into the trace and the reader interpolates between them.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <ctime>
 
@@ -36,6 +37,26 @@ inline std::uint64_t read_ticks(TickSource source) noexcept {
 #endif
   (void)source;
   return monotonic_ns();
+}
+
+// What one read of a clock costs, in the clock's own units: the least, over a few tries, of
+// the average gap between kCostReads back-to-back reads (a try that was preempted averages
+// high and loses). An average, not the least gap of two reads: a TSC can advance in steps
+// (on a KVM guest, by 26 ticks every 10 ns), so that two reads 26 ticks apart in cost now
+// and then come back 0 or 1 apart, and the least of a few gaps says the clock costs nothing.
+inline constexpr int kCostReads = 64;
+template <class Read>
+std::uint64_t read_cost(Read read) noexcept(noexcept(read())) {
+  std::uint64_t best = UINT64_MAX;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const std::uint64_t first = read();
+    std::uint64_t last = first;
+    for (int i = 0; i < kCostReads; ++i) {
+      last = read();
+    }
+    best = std::min<std::uint64_t>(best, (last - first + kCostReads / 2) / kCostReads);
+  }
+  return std::max<std::uint64_t>(best, 1);
 }
 
 // A pair of readings taken back to back, for calibration.

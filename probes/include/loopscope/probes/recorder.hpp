@@ -60,7 +60,7 @@ class Recorder {
   [[nodiscard]] std::uint64_t step_ticks() const noexcept { return step_ticks_; }
   // Reads the clock without touching the step's time (any thread: warnings, watchdog).
   [[nodiscard]] std::uint64_t now() const noexcept { return read_ticks(source_); }
-  // What one clock read costs, in ticks: the least of a few back-to-back readings.
+  // What one clock read costs, in ticks (read_cost() in clock.hpp), measured once.
   [[nodiscard]] std::uint64_t tick_cost() const noexcept { return tick_cost_; }
 
   // An event at `ticks`.
