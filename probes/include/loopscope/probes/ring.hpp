@@ -59,7 +59,7 @@ class EventRing {
   bool append_words(std::uint64_t header, std::uint64_t second,
                     std::span<const EventExt> ext = {}) noexcept {
     const std::size_t n = 2 + 2 * ext.size();
-    if (static_cast<std::size_t>(stop_ - cursor_) < n) [[unlikely]] {
+    if (cursor_ + n > stop_) [[unlikely]] {
       return append_slow(header, second, true, ext);
     }
     // Through a local pointer: a store through cursor_ itself could alias cursor_, which
@@ -77,7 +77,7 @@ class EventRing {
   // An event of its header word alone (has_second_word() is false for it), followed by `ext`.
   bool append_header(std::uint64_t header, std::span<const EventExt> ext = {}) noexcept {
     const std::size_t n = 1 + 2 * ext.size();
-    if (static_cast<std::size_t>(stop_ - cursor_) < n) [[unlikely]] {
+    if (cursor_ + n > stop_) [[unlikely]] {
       return append_slow(header, 0, false, ext);
     }
     std::uint64_t* const at = cursor_;
