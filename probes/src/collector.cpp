@@ -395,14 +395,14 @@ std::shared_ptr<Collector> Collector::open(const std::string& path, CollectorOpt
   return collector;
 }
 
-std::shared_ptr<Collector> Collector::shared(const std::string& path) {
+std::shared_ptr<Collector> Collector::shared(const std::string& path, CollectorOptions options) {
   static std::mutex registry_mutex;
   static std::map<std::string, std::weak_ptr<Collector>> registry;
   std::lock_guard lock(registry_mutex);
   if (auto existing = registry[path].lock()) {
     return existing;
   }
-  auto collector = open(path);
+  auto collector = open(path, options);
   registry[path] = collector;
   return collector;
 }

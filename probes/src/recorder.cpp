@@ -7,7 +7,7 @@
 namespace loopscope::probes {
 
 Recorder::Recorder(std::uint32_t thread_index, std::string thread_name, std::size_t ring_words)
-    : ring_(ring_words),
+    : ring_(ring_words, kUncheckedWords),
       step_ticks_(read_ticks(tick_source())),
       tick_cost_(read_cost([source = tick_source()] { return read_ticks(source); })),
       source_(tick_source()),

@@ -8,9 +8,11 @@
 
 namespace loopscope::probes {
 
-EventRing::EventRing(std::size_t words) {
+EventRing::EventRing(std::size_t words, std::size_t unchecked) {
   const std::size_t n = std::bit_ceil(words < 128 ? std::size_t{128} : words);
-  const std::size_t bytes = n * sizeof(std::uint64_t);
+  unchecked_ = std::min(unchecked, n / 4);
+  // A run of unchecked words may go past the lap's end by up to its length.
+  const std::size_t bytes = (n + unchecked_) * sizeof(std::uint64_t);
   void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) {
     throw std::bad_alloc();
@@ -32,15 +34,27 @@ EventRing::EventRing(std::size_t words) {
 }
 
 EventRing::~EventRing() {
-  munmap(words_, capacity() * sizeof(std::uint64_t));
+  munmap(words_, (capacity() + unchecked_) * sizeof(std::uint64_t));
+}
+
+void EventRing::move_overrun() noexcept {
+  // The words past the end are the first of the next lap, whose room the checked append
+  // before them left (the consumer has released what they overwrite).
+  std::uint64_t* const end = words_ + capacity();
+  const auto over = static_cast<std::size_t>(cursor_ - end);
+  std::memcpy(words_, end, over * sizeof(std::uint64_t));
+  lap_start_ += capacity();
+  cursor_ = words_ + over;
+  stop_ = cursor_;
 }
 
 bool EventRing::append_slow(std::uint64_t header, std::uint64_t second, bool has_second,
                             std::span<const EventExt> ext) noexcept {
   // Publish first: the consumer can only free what it can see.
+  publish();
   std::uint64_t head = this->head();
-  published_.store(head, std::memory_order_release);
-  const std::uint64_t room_end = tail_.load(std::memory_order_acquire) + capacity();
+  // Leaves the unchecked room free behind the event.
+  const std::uint64_t room_end = tail_.load(std::memory_order_acquire) + capacity() - unchecked_;
   const std::uint64_t n = 1 + (has_second ? 1 : 0) + 2 * ext.size();
   const bool fits = head + n <= room_end;
   if (fits) {
@@ -57,7 +71,7 @@ bool EventRing::append_slow(std::uint64_t header, std::uint64_t second, bool has
     count_drop(header);
   }
   // Move the cursor into the lap `head` is in, and stop at the first of: the end of the
-  // ring's memory, the end of the free space, the next publication.
+  // lap, the end of the free space (less the unchecked room), the next publication.
   lap_start_ = head & ~mask_;
   cursor_ = words_ + (head & mask_);
   const std::uint64_t stop = std::min({lap_start_ + capacity(), room_end, head + kPublishEvery});

@@ -11,6 +11,10 @@
 // single step, which is then timed exactly. Counts are always exact; a short step's busy
 // time is its window's share.
 //
+// The ends of the short steps of a window skip the ring's room check (the ring keeps room for
+// a window's worth of them: EventRing::takes_unchecked()); a window opens only where it has
+// that room, and is one step otherwise.
+//
 // Every clock read starts a new window. Reads also happen at both ends of a callback, around
 // a poll that may wait, once per timer phase that fires anything, and before the first step
 // after a system call the loop made outside a timed poll (anchor_), so that the loop's own
@@ -38,6 +42,8 @@ constexpr std::uint64_t kWindowReads = 128;
 // ... and holds at most this many steps, which bounds how far one long step inside a window
 // of short ones is spread.
 constexpr std::uint32_t kMaxWindow = 128;
+static_assert(std::size_t{2} * kMaxWindow <= probes::Recorder::kUncheckedWords,
+              "the ring must take a window of step ends (two words each) unchecked");
 
 std::uint64_t address_of(const void* p) noexcept {
   return reinterpret_cast<std::uintptr_t>(p);
@@ -45,8 +51,15 @@ std::uint64_t address_of(const void* p) noexcept {
 
 }  // namespace
 
+std::uint32_t Loop::open_window() noexcept {
+  if (!recorder_->ring().takes_unchecked()) [[unlikely]] {
+    window_ = 1;  // near the ring's end or a full ring: one step, checked
+  }
+  return window_;
+}
+
 std::uint64_t Loop::trace_tick() noexcept {
-  window_left_ = window_;
+  window_left_ = open_window();
   return recorder_->tick();
 }
 
@@ -60,7 +73,7 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
     batch = node->next_ready;
     if (node->is_callback) [[unlikely]] {
       run_callback_traced(static_cast<detail::CallbackNode*>(node));
-      window_left_ = window_;
+      window_left_ = open_window();
       continue;
     }
     auto* task = static_cast<detail::PromiseBase*>(node);
@@ -83,15 +96,16 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
     }
     // The common case, kept to a few loads and one or two stores: a step that suspended,
     // inside a window, recorded untimed as one word (two with what it waits on) that stands
-    // for its task_resumed too.
+    // for its task_resumed too, with no room check (open_window()).
     const detail::WaitNode* wait = task->wait_;
     if (wait == nullptr) {
-      rec.record_untimed(EventKind::kTaskSuspended, id,
-                         static_cast<std::uint16_t>(detail::SuspendReason::kYield), probes::kStep);
+      rec.record_untimed_unchecked(EventKind::kTaskSuspended, id,
+                                   static_cast<std::uint16_t>(detail::SuspendReason::kYield),
+                                   probes::kStep);
     } else {
-      rec.record_untimed_folded(EventKind::kTaskSuspended, id,
-                                static_cast<std::uint16_t>(wait->reason), wait->object,
-                                probes::kStep);
+      rec.record_untimed_folded_unchecked(EventKind::kTaskSuspended, id,
+                                          static_cast<std::uint16_t>(wait->reason), wait->object,
+                                          probes::kStep);
     }
   }
 }
@@ -123,10 +137,13 @@ std::uint32_t Loop::record_step_end(detail::PromiseBase* task, std::uint32_t id)
   const std::uint64_t ticks = rec.tick();
   const std::uint64_t elapsed = ticks > start ? ticks - start : 1;
   const std::uint64_t fit = window_ * kWindowReads * rec.tick_cost() / elapsed;
-  window_ = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(fit, 1, kMaxWindow));
+  // A small ring has less unchecked room (EventRing): two words a step.
+  const std::uint64_t most =
+      std::clamp<std::uint64_t>(rec.ring().unchecked_words() / 2, 1, kMaxWindow);
+  window_ = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(fit, 1, most));
   rec.record_step_end(kind, ticks, id, arg, value, flags);
   rec.publish();
-  return window_;
+  return open_window();
 }
 
 void Loop::run_callback_traced(detail::CallbackNode* callback) {

@@ -4,6 +4,7 @@
 #include "test_support.hpp"
 #include "trace_reading.hpp"
 #include <loopscope/loopscope.hpp>
+#include <loopscope/probes/collector.hpp>
 
 #include <gtest/gtest.h>
 
@@ -209,6 +210,40 @@ TEST(TraceRecording, StepsRecordedWithoutTheirOwnClockReadStillPairAndCountExact
   EXPECT_EQ(yielders, kTasks);
   EXPECT_EQ(count(d, probes::EventKind::kTaskCreated), kTasks + 1u);
   EXPECT_EQ(count(d, probes::EventKind::kTaskFinished), kTasks + 1u);
+}
+
+// A ring far too small for what the loop records, and a collector that drains it only at
+// the end: the loop never waits, drops what does not fit, windows of steps whose ends skip
+// the room check included, and counts every event it dropped: written + dropped is what the
+// same program records with the default ring.
+TEST(TraceRecording, AFullRingDropsStepsAndCountsEveryEventItDropped) {
+  constexpr int kTasks = 50;
+  constexpr int kYields = 200;
+  Options options;
+  options.lag_sample_interval = std::chrono::milliseconds(0);  // samples follow the wall clock
+  options.trace_path = testing::trace_file("trace_roomy_ring");
+  EXPECT_EQ(run(round_robin(kTasks, kYields), options), kTasks * kYields);
+  const Decoded all = read_trace(options.trace_path);
+  std::remove(options.trace_path.c_str());
+  ASSERT_TRUE(all.ended);
+  ASSERT_EQ(all.end_dropped, 0u);
+
+  for (const std::size_t words : {std::size_t{128}, std::size_t{1024}}) {
+    options.trace_path = testing::trace_file("trace_small_ring_" + std::to_string(words));
+    auto collector = probes::Collector::shared(
+        options.trace_path, probes::CollectorOptions{.ring_words = words,
+                                                     .drain_interval_ms = 3'600'000,
+                                                     .busy_drain_interval_ms = 3'600'000});
+    EXPECT_EQ(run(round_robin(kTasks, kYields), options), kTasks * kYields);
+    collector.reset();  // drains the ring and writes the end chunk
+    const Decoded d = read_trace(options.trace_path);
+    std::remove(options.trace_path.c_str());
+    ASSERT_TRUE(d.ended);
+    EXPECT_EQ(d.end_written, d.events.size());
+    EXPECT_GT(d.end_dropped, 0u) << words;
+    EXPECT_LE(d.events.size(), 2 * words);  // a word stands for two events at most
+    EXPECT_EQ(d.end_written + d.end_dropped, all.events.size()) << words;
+  }
 }
 
 Task<int> returns_or_throws(int i) {

@@ -328,6 +328,9 @@ class Loop {
   void record_resumed_in_step() noexcept;
   void fire_due_timers_traced(TimePoint now);
   std::uint64_t trace_tick() noexcept;
+  // The steps of the window that starts now (window_, or 1 where the ring lacks the room to
+  // take their ends unchecked).
+  std::uint32_t open_window() noexcept;
   // Lag sampling (lag_sampler.cpp).
   void start_lag_sampler();
   void sample_lag();

@@ -59,9 +59,9 @@ class Collector {
  public:
   // Opens (truncates) `path` and starts the collector thread. Throws std::system_error.
   static std::shared_ptr<Collector> open(const std::string& path, CollectorOptions options = {});
-  // The collector writing `path` in this process, creating it if needed (loops that name the
-  // same trace file share it).
-  static std::shared_ptr<Collector> shared(const std::string& path);
+  // The collector writing `path` in this process, creating it with `options` if needed
+  // (loops that name the same trace file share it).
+  static std::shared_ptr<Collector> shared(const std::string& path, CollectorOptions options = {});
 
   Collector(const Collector&) = delete;
   Collector& operator=(const Collector&) = delete;

@@ -42,6 +42,8 @@ struct WarningEvent {
 
 class Recorder {
  public:
+  // Unchecked room of the ring (EventRing): two words for each step of the longest window.
+  static constexpr std::size_t kUncheckedWords = 256;
   Recorder(std::uint32_t thread_index, std::string thread_name, std::size_t ring_words);
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
@@ -90,6 +92,19 @@ class Recorder {
   void record_untimed_folded(EventKind kind, std::uint32_t task, std::uint16_t arg,
                              std::uint64_t value, std::uint8_t flags = 0) noexcept {
     ring_.append_words(
+        pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | kFolded | flags)), value);
+  }
+  // The two forms above without the ring's room check, for the ends of the short steps of a
+  // window: only while ring().takes_unchecked() said so for the window, and at most
+  // ring().unchecked_words() words in it (loop_trace.cpp).
+  void record_untimed_unchecked(EventKind kind, std::uint32_t task, std::uint16_t arg,
+                                std::uint8_t flags) noexcept {
+    ring_.append_header_unchecked(
+        pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | flags)));
+  }
+  void record_untimed_folded_unchecked(EventKind kind, std::uint32_t task, std::uint16_t arg,
+                                       std::uint64_t value, std::uint8_t flags) noexcept {
+    ring_.append_words_unchecked(
         pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | kFolded | flags)), value);
   }
   // A step's end inside a window: its one extension word `value`, written only when it is

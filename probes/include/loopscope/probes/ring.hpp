@@ -17,6 +17,13 @@
 // then two words per EventExt record. Half the bytes of 16-byte slots for a step: the ring's
 // stores go to memory no cache holds, and that traffic is most of what tracing costs a
 // busy loop (docs/BENCHMARKS.md).
+//
+// A ring made with unchecked room (the recorders' rings) also takes appends without the
+// compare, up to unchecked_words() of them in a row: a loop writes the ends of a window of
+// short steps so (loop_trace.cpp). Checked appends then keep that many words free behind
+// them, and the ring's memory is that much longer than a lap, so that a run of unchecked
+// words may go past the lap's end; the words there are moved to the start of the memory
+// before they are published.
 #pragma once
 
 #include <loopscope/probes/event.hpp>
@@ -31,8 +38,9 @@ namespace loopscope::probes {
 
 class EventRing {
  public:
-  // `words` is rounded up to a power of two (at least 128).
-  explicit EventRing(std::size_t words);
+  // `words` is rounded up to a power of two (at least 128). `unchecked` is the longest run of
+  // unchecked appends the ring must take (at most a quarter of its capacity: it is clamped).
+  explicit EventRing(std::size_t words, std::size_t unchecked = 0);
   EventRing(const EventRing&) = delete;
   EventRing& operator=(const EventRing&) = delete;
   EventRing(EventRing&&) = delete;
@@ -89,8 +97,34 @@ class EventRing {
     cursor_ = at + n;
     return true;
   }
+  // Whether the ring takes unchecked_words() words through the unchecked appends below, in
+  // any mix with checked appends, from now on. Conservative: false near a lap's end or a
+  // full ring, and after unchecked words until the next checked append that takes the slow
+  // path.
+  [[nodiscard]] bool takes_unchecked() const noexcept { return cursor_ < stop_; }
+  [[nodiscard]] std::size_t unchecked_words() const noexcept { return unchecked_; }
+  // An event of its header word alone, or of two words, with no room check: only while
+  // takes_unchecked() said so for the run of words it belongs to.
+  void append_header_unchecked(std::uint64_t header) noexcept {
+    std::uint64_t* const at = cursor_;
+    prefetch();
+    at[0] = header;
+    cursor_ = at + 1;
+  }
+  void append_words_unchecked(std::uint64_t header, std::uint64_t second) noexcept {
+    std::uint64_t* const at = cursor_;
+    prefetch();
+    at[0] = header;
+    at[1] = second;
+    cursor_ = at + 2;
+  }
   // Makes everything appended so far visible to the consumer.
-  void publish() noexcept { published_.store(head(), std::memory_order_release); }
+  void publish() noexcept {
+    if (cursor_ > words_ + capacity()) [[unlikely]] {
+      move_overrun();
+    }
+    published_.store(head(), std::memory_order_release);
+  }
   // append() and publish().
   bool write(const Event& event, std::span<const EventExt> ext = {}) noexcept {
     const bool written = append(event, ext);
@@ -142,6 +176,9 @@ class EventRing {
   // that is due, a full ring (publishes, re-reads the consumer's tail, moves stop_).
   bool append_slow(std::uint64_t header, std::uint64_t second, bool has_second,
                    std::span<const EventExt> ext) noexcept;
+  // Unchecked words went past the end of the lap: moves them to the start of the memory,
+  // where the next lap begins, and sends the next checked append to the slow path.
+  void move_overrun() noexcept;
   void count_drop(std::uint64_t header) noexcept {
     dropped_.store(dropped_.load(std::memory_order_relaxed) + trace_events(unpack_header(header)),
                    std::memory_order_relaxed);
@@ -149,14 +186,15 @@ class EventRing {
 
   // Producer-owned line (the word pointer and mask are only read after construction). The
   // producer writes at cursor_ up to stop_ without another check: stop_ is the end of the
-  // ring's memory, the end of the free space or the next due publication, whichever comes
-  // first. lap_start_ is the index of words_[0] in the current lap.
+  // lap, the end of the free space less the unchecked room, or the next due publication,
+  // whichever comes first. lap_start_ is the index of words_[0] in the current lap.
   alignas(64) std::uint64_t* cursor_ = nullptr;
   std::uint64_t* stop_ = nullptr;
   std::uint64_t lap_start_ = 0;
   std::atomic<std::uint64_t> dropped_{0};
   std::uint64_t* words_ = nullptr;
   std::uint64_t mask_ = 0;
+  std::size_t unchecked_ = 0;
   // Shared lines: written by one side each.
   alignas(64) std::atomic<std::uint64_t> published_{0};
   alignas(64) std::atomic<std::uint64_t> tail_{0};
