@@ -92,6 +92,38 @@ TEST(RingReader, UntimedStepsEndAtEvenSharesUpToTheEventThatClosesThem) {
   EXPECT_EQ(out[6].event.time, 1300u);
 }
 
+// The shares round down exactly, whatever the window: here one that does not divide evenly,
+// longer than half the tick range (no overflow), read at once and split across two reads
+// (the run then waits for the event that closes it).
+TEST(RingReader, UnevenSharesOfAHugeWindowRoundDownExactly) {
+  __extension__ using Wide = unsigned __int128;
+  constexpr std::uint64_t kBase = 1000;
+  constexpr std::uint64_t kClose = kBase + (std::uint64_t{1} << 63) + 12'345;
+  constexpr std::uint32_t kSteps = 7;
+  for (const bool split : {false, true}) {
+    EventRing ring(256);
+    RingReader reader;
+    ring.append(timed(kTimeMark, kBase, 0));
+    for (std::uint32_t task = 1; task <= kSteps; ++task) {
+      ring.append(compact(EventKind::kTaskSuspended, task, 0));
+    }
+    std::vector<Out> out;
+    if (split) {
+      out = read(ring, reader);
+      EXPECT_TRUE(out.empty());
+    }
+    ring.append(timed(EventKind::kCallbackBegin, kClose, 0));
+    const std::vector<Out> rest = read(ring, reader);
+    out.insert(out.end(), rest.begin(), rest.end());
+    ASSERT_EQ(out.size(), 2 * kSteps + 1);
+    for (std::uint32_t k = 1; k <= kSteps; ++k) {
+      const auto expected = static_cast<std::uint64_t>(kBase + Wide{kClose - kBase} * k / kSteps);
+      EXPECT_EQ(out[2 * k - 1].event.time, expected) << k << (split ? " split" : "");
+      EXPECT_EQ(out[2 * k].event.time, k < kSteps ? expected : kClose);
+    }
+  }
+}
+
 TEST(RingReader, EventsInsideAStepTakeTheTimeItBeganAndFoldedWordsRegroup) {
   EventRing ring(64);
   RingReader reader;

@@ -122,14 +122,32 @@ class RingReader {
   static bool ends_step(EventKind kind) noexcept {
     return kind == EventKind::kTaskSuspended || kind == EventKind::kTaskFinished;
   }
-  // base + delta * k / n without overflow (k <= n).
-  static std::uint64_t share(std::uint64_t base, std::uint64_t delta, std::uint64_t k,
-                             std::uint64_t n) noexcept {
-    if (n == 0) {
-      return base;
+  // base + delta * k / n (rounded down) for k = 1, 2, ..., n in turn, without overflow and
+  // with one division for the run, not two per step end (a division takes tens of cycles).
+  class Shares {
+   public:
+    Shares(std::uint64_t base, std::uint64_t delta, std::uint64_t n) noexcept
+        : value_(base),
+          quotient_(n != 0 ? delta / n : 0),
+          remainder_(n != 0 ? delta % n : 0),
+          n_(n != 0 ? n : 1) {}
+    std::uint64_t next() noexcept {
+      value_ += quotient_;
+      carry_ += remainder_;  // k * (delta % n) mod n, below n
+      if (carry_ >= n_) {
+        carry_ -= n_;
+        ++value_;
+      }
+      return value_;
     }
-    return base + delta / n * k + delta % n * k / n;
-  }
+
+   private:
+    std::uint64_t value_;
+    std::uint64_t quotient_;
+    std::uint64_t remainder_;
+    std::uint64_t n_;
+    std::uint64_t carry_ = 0;
+  };
   std::uint64_t object_number(std::uint64_t address) {
     const auto [it, added] = objects_.try_emplace(address, objects_.size() + 1);
     return it->second;
@@ -287,15 +305,14 @@ class RingReader {
     }
     const std::uint64_t base = last_;
     const std::uint64_t delta = closing.time > base ? closing.time - base : 0;
-    const std::uint64_t shares = steps + (ends_step(closing.kind) ? 1 : 0);
+    Shares shares(base, delta, steps + (ends_step(closing.kind) ? 1 : 0));
     std::uint64_t begin = base;
-    std::uint64_t k = 0;
     while (i < end) {
       Item item = item_at(words, i);
       i += word_count(item.event);
       number_object(item);
       if (ends_step(item.event.kind)) {
-        const std::uint64_t stop = share(base, delta, ++k, shares);
+        const std::uint64_t stop = shares.next();
         emit(item, begin, stop, on_event);
         begin = stop;
       } else {
@@ -314,12 +331,11 @@ class RingReader {
     }
     const std::uint64_t base = last_;
     const std::uint64_t delta = t > base ? t - base : 0;
-    const std::uint64_t shares = pending_steps_ + (closing_step ? 1 : 0);
+    Shares shares(base, delta, pending_steps_ + (closing_step ? 1 : 0));
     std::uint64_t begin = base;
-    std::uint64_t k = 0;
     for (Item& item : pending_) {
       if (ends_step(item.event.kind)) {
-        const std::uint64_t end = share(base, delta, ++k, shares);
+        const std::uint64_t end = shares.next();
         emit(item, begin, end, on_event);
         begin = end;
       } else {
