@@ -303,12 +303,6 @@ void Loop::run_ready() {
     run_ready_debug(batch);  // one branch per batch, not per step
     return;
   }
-#if LOOPSCOPE_PROBES_ENABLED
-  if (recorder_ != nullptr) [[unlikely]] {
-    run_ready_traced(batch);  // one branch per batch, not per step
-    return;
-  }
-#endif
   while (detail::ReadyNode* node = batch) {
     batch = node->next_ready;
     if (!node->is_callback) {
@@ -379,6 +373,15 @@ void Loop::run_once() {
   }
   drain_threadsafe();
   fire_due_timers();
+#if LOOPSCOPE_PROBES_ENABLED
+  if (recorder_ != nullptr && debug_ == nullptr) [[unlikely]] {
+    // Straight to the traced batch, not through run_ready(): where the batches are one step
+    // each (a queue's producer and consumer taking turns) a call per batch costs a traced
+    // loop about as much as recording the step does.
+    run_ready_traced(ready_.take_all());
+    return;
+  }
+#endif
   run_ready();
 }
 

@@ -1,5 +1,5 @@
 // The loop's traced paths: what it records about steps, callbacks, timers and to_thread jobs
-// while a trace is written (run_ready() hands a batch here instead of running it plainly).
+// while a trace is written (run_once() hands a batch here instead of running it plainly).
 //
 // Reading the clock (rdtsc: 7-9 ns on a VM) costs more than a short step (a yield: 6 ns), so
 // a traced batch reads it once per *window* of steps, not once per step. The steps inside a
