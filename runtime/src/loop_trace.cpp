@@ -29,6 +29,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace loopscope {
 
@@ -178,12 +179,17 @@ void Loop::record_task_created_slow(detail::PromiseBase* task,
     // line, function, 0) and numbers the site; the later ones take one (two when the
     // step's task_resumed was dropped).
     record_resumed_in_step();
-    SpawnSite& cached = spawn_sites_[spawn_site_index(resume_fn, site)];
-    if (cached.is(resume_fn, site)) {
+    const std::size_t slot = spawn_site_index(resume_fn, site);
+    SpawnSite& first = spawn_sites_[slot];
+    SpawnSite& second = spawn_sites_[kSpawnSlots + slot];
+    if (!first.is(resume_fn, site) && second.is(resume_fn, site)) {
+      std::swap(first, second);  // the latest site of the slot is checked inline
+    }
+    if (first.is(resume_fn, site)) {
       if ((step_marks_ & kStepResumedInRing) != 0) {
-        recorder_->record_created_in_step(id, cached.number);
+        recorder_->record_created_in_step(id, first.number);
       } else {
-        recorder_->record_created_at_site(id, cached.number, parent_id);
+        recorder_->record_created_at_site(id, first.number, parent_id);
       }
       return;
     }
@@ -193,7 +199,8 @@ void Loop::record_task_created_slow(detail::PromiseBase* task,
         std::array<EventExt, 2>{EventExt{resume_fn, address_of(site.file)},
                                 EventExt{site.line, address_of(site.function)}});
     if (written && number != 0) {  // a dropped one numbers nothing
-      cached = SpawnSite{resume_fn, site.file, site.function, site.line, number};
+      second = first;
+      first = SpawnSite{resume_fn, site.file, site.function, site.line, number};
       ++next_spawn_site_;
     }
   } else {

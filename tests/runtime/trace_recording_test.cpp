@@ -422,6 +422,63 @@ TEST(TraceRecording, EverySpawnFromARepeatedSiteNamesItsCoroutineLineAndParent) 
   EXPECT_EQ(seen, 300);
 }
 
+// Spawns `n` tasks from two sites in turn, `apart` lines apart.
+Task<int> spawning_from_two_sites(int n, std::uint32_t apart) {
+  std::vector<TaskHandle<int>> tasks;
+  const SourceLocation here = SourceLocation::current();
+  for (int i = 0; i < n; ++i) {
+    SourceLocation site = here;
+    site.line = 1000 + (i % 2 == 0 ? 0 : apart);
+    tasks.push_back(spawn(value(i), site));
+  }
+  int sum = 0;
+  for (auto& t : tasks) {
+    sum += co_await t;
+  }
+  co_return sum;
+}
+
+// Two busy spawn sites that share a slot of the loop's site cache (lines 64 apart, the same
+// coroutine) keep their numbers: each spawn takes one ring word, as from two sites that do
+// not, and a ring that holds those words drops nothing. Were the sites to evict each other,
+// every spawn would be a six-word definition, and this ring would overflow.
+TEST(TraceRecording, TwoBusySpawnSitesSharingACacheSlotKeepTheirNumbers) {
+  constexpr int kTasks = 1000;
+  std::uint64_t written_apart = 0;
+  for (const std::uint32_t apart : {1u, 64u}) {
+    SCOPED_TRACE(apart);
+    Options options;
+    options.lag_sample_interval = std::chrono::milliseconds(0);
+    options.trace_path = testing::trace_file("trace_two_sites_" + std::to_string(apart));
+    auto collector = probes::Collector::shared(
+        options.trace_path, probes::CollectorOptions{.ring_words = 4096,
+                                                     .drain_interval_ms = 3'600'000,
+                                                     .busy_drain_interval_ms = 3'600'000});
+    EXPECT_EQ(run(spawning_from_two_sites(kTasks, apart), options), kTasks * (kTasks - 1) / 2);
+    collector.reset();
+    const Decoded d = read_trace(options.trace_path);
+    std::remove(options.trace_path.c_str());
+    ASSERT_TRUE(d.ended);
+    EXPECT_EQ(d.end_dropped, 0u);
+    EXPECT_EQ(count(d, probes::EventKind::kTaskCreated), kTasks + 1u);
+    int from_each[2] = {0, 0};
+    for (const auto& e : d.events) {
+      if (e.kind == probes::EventKind::kTaskCreated && e.f[0] != 0) {
+        const std::uint32_t line = d.locations.at(e.f[2]).line;
+        ASSERT_TRUE(line == 1000 || line == 1000 + apart) << line;
+        ++from_each[line == 1000 ? 0 : 1];
+      }
+    }
+    EXPECT_EQ(from_each[0], kTasks / 2);
+    EXPECT_EQ(from_each[1], kTasks / 2);
+    if (apart == 1) {
+      written_apart = d.end_written;
+    } else {
+      EXPECT_EQ(d.end_written, written_apart);
+    }
+  }
+}
+
 TEST(TraceRecording, AnUnwritablePathIsAClearError) {
   const testing::WarningRecorder warnings{WarningKind::kNeverAwaited};  // the refused task
   Options options;

@@ -389,7 +389,10 @@ class Loop {
     step_marks_ |= marks;
   }
   // Spawn sites with their coroutine, numbered for the trace on first use (a spawn from one
-  // recorded before takes one or two ring words: probes::kSiteRef), in a direct-mapped cache.
+  // recorded before takes one or two ring words: probes::kSiteRef), in a two-way cache: the
+  // inline check looks at a slot's first way only, the slow path at its second, so that two
+  // busy sites sharing a slot each keep their number (and a spawn from either stays a word
+  // instead of a six-word definition).
   struct SpawnSite {
     std::uintptr_t resume = 0;
     const char* file = nullptr;
@@ -400,14 +403,15 @@ class Loop {
       return resume == code && line == at.line && file == at.file && function == at.function;
     }
   };
-  static constexpr int kSpawnSiteBits = 6;
+  static constexpr std::size_t kSpawnSlots = 64;
+  // Coroutines' code addresses differ in their low bits, and so do the lines of a file's
+  // spawns: their mix picks the slot in four instructions.
   static std::size_t spawn_site_index(std::uintptr_t resume, const SourceLocation& site) noexcept {
-    const std::uint64_t key =
-        (resume >> 4) ^ (reinterpret_cast<std::uintptr_t>(site.file) >> 3) ^ site.line;
-    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15u) >> (64 - kSpawnSiteBits));
+    return static_cast<std::size_t>((resume >> 4) ^ site.line) & (kSpawnSlots - 1);
   }
-  // An entry is used when its resume is not 0 (no coroutine's is), and then has a number.
-  std::array<SpawnSite, std::size_t{1} << kSpawnSiteBits> spawn_sites_{};
+  // First ways, then second ways. An entry is used when its resume is not 0 (no coroutine's
+  // is), and then has a number.
+  std::array<SpawnSite, 2 * kSpawnSlots> spawn_sites_{};
   std::uint16_t next_spawn_site_ = 1;  // 0 once all 65,535 are used
   // The loop made a system call since its last clock read: read it before the next step.
   bool anchor_ = false;
