@@ -53,8 +53,11 @@ std::uint64_t address_of(const void* p) noexcept {
 }  // namespace
 
 std::uint32_t Loop::open_window() noexcept {
-  if (!recorder_->ring().takes_unchecked()) [[unlikely]] {
+  probes::EventRing& ring = recorder_->ring();
+  if (!ring.takes_unchecked()) [[unlikely]] {
     window_ = 1;  // near the ring's end or a full ring: one step, checked
+  } else {
+    ring.prefetch_run(std::size_t{2} * window_);  // for the unchecked step ends, two words each
   }
   return window_;
 }
@@ -70,6 +73,9 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
     anchor_ = false;
     rec.record_time_mark(trace_tick());
   }
+  // The slot's address, taken once: the compiler would load its offset again after each step.
+  std::coroutine_handle<>* transfer = &detail::t_next_transfer;
+  asm("" : "+r"(transfer));  // keeps it computed, in a register
   while (detail::ReadyNode* node = batch) {
     batch = node->next_ready;
     if (node->is_callback) [[unlikely]] {
@@ -79,7 +85,7 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
     }
     auto* task = static_cast<detail::PromiseBase*>(node);
     const auto id = static_cast<std::uint32_t>(task->id_);
-    run_step(task);  // the frame may be gone afterwards if the task finished
+    run_step(task, *transfer);  // the frame may be gone afterwards if the task finished
     // The window is over, or the step was marked (mark_step()).
     if (--window_left_ == 0) [[unlikely]] {
       if (step_marks_ == kStepFinished && marked_left_ > 1) {

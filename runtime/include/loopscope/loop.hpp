@@ -303,6 +303,7 @@ class Loop {
   void run_ready_debug(detail::ReadyNode* batch);
   // One step of a task; defined in src/run_step.hpp, inline in the plain and traced loops.
   inline void run_step(detail::PromiseBase* task);
+  inline void run_step(detail::PromiseBase* task, std::coroutine_handle<>& transfer);
   void open_trace();
   // The traced paths (loop_trace.cpp).
   void run_ready_traced(detail::ReadyNode* batch);
