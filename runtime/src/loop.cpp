@@ -23,8 +23,6 @@
 namespace loopscope {
 
 namespace detail {
-constinit thread_local Loop* t_current_loop = nullptr;
-constinit thread_local std::coroutine_handle<> t_next_transfer{};
 
 void CallbackNode::run() noexcept {
   if (!cancelled) {

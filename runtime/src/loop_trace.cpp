@@ -73,9 +73,6 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
     anchor_ = false;
     rec.record_time_mark(trace_tick());
   }
-  // The slot's address, taken once: the compiler would load its offset again after each step.
-  std::coroutine_handle<>* transfer = &detail::t_next_transfer;
-  asm("" : "+r"(transfer));  // keeps it computed, in a register
   while (detail::ReadyNode* node = batch) {
     batch = node->next_ready;
     if (node->is_callback) [[unlikely]] {
@@ -85,7 +82,7 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
     }
     auto* task = static_cast<detail::PromiseBase*>(node);
     const auto id = static_cast<std::uint32_t>(task->id_);
-    run_step(task, *transfer);  // the frame may be gone afterwards if the task finished
+    run_step(task);  // the frame may be gone afterwards if the task finished
     // The window is over, or the step was marked (mark_step()).
     if (--window_left_ == 0) [[unlikely]] {
       if (step_marks_ == kStepFinished && marked_left_ > 1) {

@@ -13,21 +13,14 @@ namespace loopscope {
 
 // Resumes the task, then every coroutine handed over by symmetric transfer (see
 // detail::t_next_transfer), until the task suspends or finishes.
-// `transfer` is detail::t_next_transfer: a loop over many steps takes its address once. (Its
-// code outside loop.cpp, where the variable is defined, would otherwise load the variable's
-// offset in the thread's block again after every step.)
-inline void Loop::run_step(detail::PromiseBase* task, std::coroutine_handle<>& transfer) {
+inline void Loop::run_step(detail::PromiseBase* task) {
   current_ = task;
   std::coroutine_handle<> next = task->continuation_;
   do {
     next.resume();
-    next = std::exchange(transfer, nullptr);
+    next = std::exchange(detail::t_next_transfer, nullptr);
   } while (next);
   current_ = nullptr;
-}
-
-inline void Loop::run_step(detail::PromiseBase* task) {
-  run_step(task, detail::t_next_transfer);
 }
 
 }  // namespace loopscope

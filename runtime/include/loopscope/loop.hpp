@@ -67,8 +67,8 @@ namespace detail {
 struct DebugState;
 class LagSampler;
 
-// The loop running on this thread, if any.
-extern constinit thread_local Loop* t_current_loop;
+// The loop running on this thread, if any. Inline, as t_next_transfer (promise.hpp) is.
+inline constinit thread_local Loop* t_current_loop = nullptr;
 
 // A callback queued by call_soon / call_later / call_soon_threadsafe. Shared by the loop
 // (until it has run or been cancelled) and by the CallbackHandles that refer to it.
@@ -303,7 +303,6 @@ class Loop {
   void run_ready_debug(detail::ReadyNode* batch);
   // One step of a task; defined in src/run_step.hpp, inline in the plain and traced loops.
   inline void run_step(detail::PromiseBase* task);
-  inline void run_step(detail::PromiseBase* task, std::coroutine_handle<>& transfer);
   void open_trace();
   // The traced paths (loop_trace.cpp).
   void run_ready_traced(detail::ReadyNode* batch);

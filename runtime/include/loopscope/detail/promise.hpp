@@ -176,8 +176,10 @@ static_assert(sizeof(void*) != 8 || sizeof(PromiseBase) <= 128);
 // loop's step resumes it (a trampoline). GCC 12 turns symmetric transfer into a tail call
 // only when sibling-call optimization runs, which -O0 and ASan/UBSan builds do not do, so a
 // deep await chain would grow the stack there; the trampoline keeps it constant in every
-// build for the price of one return and one call per transfer.
-extern constinit thread_local std::coroutine_handle<> t_next_transfer;
+// build for the price of one return and one call per transfer. An inline variable, defined
+// in every translation unit: an executable's code then reaches it at a fixed offset from the
+// thread pointer, where an extern one costs a load of that offset at each use.
+inline constinit thread_local std::coroutine_handle<> t_next_transfer{};
 
 // Hands control to `next` once the calling awaiter's coroutine has suspended.
 inline void transfer_to(std::coroutine_handle<> next) noexcept {
