@@ -90,9 +90,9 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
         // spawned task that never suspends). Its end stands for its task_resumed too.
         step_marks_ = 0;
         window_left_ = marked_left_ - 1;
-        rec.record_untimed_end(EventKind::kTaskFinished, id,
-                               static_cast<std::uint16_t>(step_state_),
-                               address_of(step_exception_type_), probes::kStep);
+        rec.record_untimed_end_unchecked(EventKind::kTaskFinished, id,
+                                         static_cast<std::uint16_t>(step_state_),
+                                         address_of(step_exception_type_), probes::kStep);
         continue;
       }
       window_left_ = record_step_end(task, id);
@@ -133,7 +133,7 @@ std::uint32_t Loop::record_step_end(detail::PromiseBase* task, std::uint32_t id)
     value = wait != nullptr ? wait->object : 0;
   }
   if (left != 0) {
-    rec.record_untimed_end(kind, id, arg, value, flags);
+    rec.record_untimed_end_unchecked(kind, id, arg, value, flags);
     return left;
   }
   // The window is over: read the clock, and size the next window from this one's time.

@@ -314,6 +314,52 @@ TEST(TraceRecording, EveryTaskThatEndsInItsFirstStepSaysHowItEnded) {
   EXPECT_EQ(done + failed, kTasks);
 }
 
+// The same tasks on a ring too small for them, drained only at the end: the spawns fit, the
+// ends of the steps that finish the tasks inside windows (one word, two with the exception's
+// type) skip the room check, fill what is left and are dropped after that, each counted.
+TEST(TraceRecording, AFullRingCountsTheEndsOfTasksThatReturnedOrFailedInsideAWindow) {
+  struct Case {
+    std::size_t words;
+    int tasks;
+  };
+  for (const Case c : {Case{128, 60}, Case{1024, 600}}) {
+    Options options;
+    options.lag_sample_interval = std::chrono::milliseconds(0);  // samples follow the wall clock
+    options.trace_path = testing::trace_file("trace_first_step_ends_roomy");
+    const int failures = run(spawn_then_join(c.tasks), options);
+    const Decoded all = read_trace(options.trace_path);
+    std::remove(options.trace_path.c_str());
+    ASSERT_TRUE(all.ended);
+    ASSERT_EQ(all.end_dropped, 0u);
+
+    options.trace_path = testing::trace_file("trace_first_step_ends_" + std::to_string(c.words));
+    auto collector = probes::Collector::shared(
+        options.trace_path, probes::CollectorOptions{.ring_words = c.words,
+                                                     .drain_interval_ms = 3'600'000,
+                                                     .busy_drain_interval_ms = 3'600'000});
+    EXPECT_EQ(run(spawn_then_join(c.tasks), options), failures);
+    collector.reset();  // drains the ring and writes the end chunk
+    const Decoded d = read_trace(options.trace_path);
+    std::remove(options.trace_path.c_str());
+    ASSERT_TRUE(d.ended);
+    EXPECT_EQ(d.end_written, d.events.size());
+    EXPECT_GT(d.end_dropped, 0u) << c.words;
+    EXPECT_EQ(d.end_written + d.end_dropped, all.events.size()) << c.words;
+    std::size_t created = 0;
+    std::size_t failed_ends = 0;
+    for (const auto& e : d.events) {
+      created += e.kind == probes::EventKind::kTaskCreated ? 1 : 0;
+      if (e.kind == probes::EventKind::kTaskFinished &&
+          e.arg == static_cast<std::uint16_t>(detail::TaskState::kFailed)) {
+        ++failed_ends;
+        EXPECT_NE(d.strings.at(e.f[0]).find("runtime_error"), std::string::npos);
+      }
+    }
+    EXPECT_EQ(created, static_cast<std::size_t>(c.tasks) + 1) << c.words;  // and the main task
+    EXPECT_GT(failed_ends, 0u) << c.words;  // two-word ends among those that fit
+  }
+}
+
 Task<int> value(int i) {
   co_return i;
 }

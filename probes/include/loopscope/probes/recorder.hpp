@@ -107,14 +107,14 @@ class Recorder {
     ring_.append_words_unchecked(
         pack_header(task, arg, kind, static_cast<std::uint8_t>(kUntimed | kFolded | flags)), value);
   }
-  // A step's end inside a window: its one extension word `value`, written only when it is
-  // not 0.
-  void record_untimed_end(EventKind kind, std::uint32_t task, std::uint16_t arg,
-                          std::uint64_t value, std::uint8_t flags) noexcept {
+  // A step's end inside a window, unchecked as the two forms above are: its one extension
+  // word `value`, written only when it is not 0.
+  void record_untimed_end_unchecked(EventKind kind, std::uint32_t task, std::uint16_t arg,
+                                    std::uint64_t value, std::uint8_t flags) noexcept {
     if (value == 0) {
-      record_untimed(kind, task, arg, flags);
+      record_untimed_unchecked(kind, task, arg, flags);
     } else {
-      record_untimed_folded(kind, task, arg, value, flags);
+      record_untimed_folded_unchecked(kind, task, arg, value, flags);
     }
   }
   // Returns false if the ring had no room (the event was dropped and counted).
