@@ -185,10 +185,11 @@ void Loop::record_task_created_slow(detail::PromiseBase* task,
     const std::size_t slot = spawn_site_index(resume_fn, site);
     SpawnSite& first = spawn_sites_[slot];
     SpawnSite& second = spawn_sites_[kSpawnSlots + slot];
-    if (!first.is(resume_fn, site) && second.is(resume_fn, site)) {
-      std::swap(first, second);  // the latest site of the slot is checked inline
-    }
-    if (first.is(resume_fn, site)) {
+    const bool in_first = first.is(resume_fn, site);
+    if (in_first || second.is(resume_fn, site)) {
+      if (!in_first) {
+        std::swap(first, second);  // the latest site of the slot is checked inline
+      }
       if ((step_marks_ & kStepResumedInRing) != 0) {
         recorder_->record_created_in_step(id, first.number);
       } else {
