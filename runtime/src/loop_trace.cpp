@@ -29,6 +29,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 namespace loopscope {
@@ -116,6 +117,9 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
 
 std::uint32_t Loop::record_step_end(detail::PromiseBase* task, std::uint32_t id) noexcept {
   probes::Recorder& rec = *recorder_;
+  if ((step_marks_ & kStepSpawnRun) != 0) {
+    end_spawn_run(next_task_id_);
+  }
   // Steps left in the window after this one: none, unless marks cut the countdown short.
   const std::uint32_t left = step_marks_ != 0 ? marked_left_ - 1 : 0;
   // An event inside the step wrote its task_resumed: its end stands for nothing more.
@@ -170,6 +174,21 @@ void Loop::record_resumed_in_step() noexcept {
   }
 }
 
+void Loop::end_spawn_run(std::uint64_t end) noexcept {
+  step_marks_ = static_cast<std::uint8_t>(step_marks_ & ~kStepSpawnRun);
+  const std::uint16_t number = run_site_->number;
+  for (std::uint64_t first = run_first_; first < end;) {
+    const auto count = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(end - first, std::numeric_limits<std::uint32_t>::max()));
+    if (count == 1) {
+      recorder_->record_created_in_step(static_cast<std::uint32_t>(first), number);
+    } else {
+      recorder_->record_created_run(first, count, number);
+    }
+    first += count;
+  }
+}
+
 void Loop::record_task_created_slow(detail::PromiseBase* task,
                                     const SourceLocation& site) noexcept {
   const std::uintptr_t resume_fn = detail::coroutine_code(task->self_);
@@ -179,9 +198,13 @@ void Loop::record_task_created_slow(detail::PromiseBase* task,
   if (parent != nullptr) {
     // Inside a step: at the step's beginning, like every event in it. The first spawn from
     // a site is folded into six words (the extension's words are parent, resume, file,
-    // line, function, 0) and numbers the site; the later ones take one (two when the
-    // step's task_resumed was dropped).
+    // line, function, 0) and numbers the site; a later one starts a run of spawns, which
+    // takes one or two words however long it grows (two words each when the step's
+    // task_resumed was dropped).
     record_resumed_in_step();
+    if ((step_marks_ & kStepSpawnRun) != 0) {
+      end_spawn_run(task->id_);  // it ends before this task, which comes from elsewhere
+    }
     const std::size_t slot = spawn_site_index(resume_fn, site);
     SpawnSite& first = spawn_sites_[slot];
     SpawnSite& second = spawn_sites_[kSpawnSlots + slot];
@@ -191,7 +214,9 @@ void Loop::record_task_created_slow(detail::PromiseBase* task,
         std::swap(first, second);  // the latest site of the slot is checked inline
       }
       if ((step_marks_ & kStepResumedInRing) != 0) {
-        recorder_->record_created_in_step(id, first.number);
+        run_site_ = &first;  // a run of spawns starts (record_task_created())
+        run_first_ = task->id_;
+        step_marks_ |= kStepSpawnRun;
       } else {
         recorder_->record_created_at_site(id, first.number, parent_id);
       }
@@ -241,6 +266,9 @@ std::uint64_t Loop::trace_job_queued() noexcept {
   }
   const std::uint64_t job = next_job_id_++;
   record_resumed_in_step();
+  if ((step_marks_ & kStepSpawnRun) != 0) {
+    end_spawn_run(next_task_id_);  // its spawns came first
+  }
   recorder_->record_untimed_folded(EventKind::kThreadJobQueued,
                                    static_cast<std::uint32_t>(current_->id_), 0, job);
   return job;

@@ -214,6 +214,50 @@ TEST(RingReader, ASpawnFromANumberedSiteGetsItsCoroutineAndSiteBack) {
   }
 }
 
+// A run of spawns (kSpawnRun: how many in `task`, the first id in the second word) becomes
+// one task_created for each of its tasks, in id order, each with the step's task as its
+// parent and the coroutine and site of its number, at the time the step began.
+TEST(RingReader, ARunOfSpawnsBecomesOneTaskCreatedForEachOfItsTasks) {
+  EventRing ring(128);
+  RingReader reader;
+  ring.append(timed(kTimeMark, 100, 0));
+  const std::array<EventExt, 2> rest{EventExt{11, 12}, EventExt{13, 14}};
+  ring.append(Event{0, 7, 0, EventKind::kTaskResumed, kUntimed});  // task 7's step
+  ring.append(Event{7, 8, 1, EventKind::kTaskCreated, kUntimed | kFolded | 2}, rest);
+  ring.append(Event{9, 5, 1, EventKind::kTaskCreated, kUntimed | kFolded | kSpawnRun});
+  ring.append(Event{0, 14, 1, EventKind::kTaskCreated, kUntimed | kSiteRef});
+  ring.append(Event{15, 2, 1, EventKind::kTaskCreated, kUntimed | kFolded | kSpawnRun});
+  ring.append(Event{0, 7, 0, EventKind::kTaskSuspended, kUntimed});
+  ring.append(timed(EventKind::kTaskFinished, 500, 8, kStep));
+  const auto out = read(ring, reader);
+  std::vector<std::uint32_t> created;
+  for (const Out& o : out) {
+    if (o.event.kind != EventKind::kTaskCreated) {
+      continue;
+    }
+    SCOPED_TRACE(o.event.task);
+    created.push_back(o.event.task);
+    EXPECT_EQ(o.event.time, 100u);
+    EXPECT_EQ(o.event.arg, 0u);
+    ASSERT_EQ(o.ext.size(), 3u);
+    EXPECT_EQ(o.ext[0].a, 7u);
+    EXPECT_EQ(o.ext[0].b, 11u);
+    EXPECT_EQ(o.ext[1].a, 12u);
+    EXPECT_EQ(o.ext[1].b, 13u);
+    EXPECT_EQ(o.ext[2].a, 14u);
+    EXPECT_EQ(o.ext[2].b, 0u);
+  }
+  const std::vector<std::uint32_t> expected{8, 9, 10, 11, 12, 13, 14, 15, 16};
+  EXPECT_EQ(created, expected);
+  // The runs are no steps: task 7's step is one resume and one suspend, task 8's the next.
+  ASSERT_EQ(out.size(), 1 + expected.size() + 1 + 2);
+  EXPECT_EQ(out[0].event.kind, EventKind::kTaskResumed);
+  EXPECT_EQ(out[0].event.task, 7u);
+  EXPECT_EQ(out[10].event.kind, EventKind::kTaskSuspended);
+  EXPECT_EQ(out[11].event.kind, EventKind::kTaskResumed);
+  EXPECT_EQ(out[11].event.task, 8u);
+}
+
 TEST(RingReader, ObjectAddressesBecomeNumbersInOrderOfFirstAppearance) {
   EventRing ring(64);
   RingReader reader;
@@ -305,6 +349,17 @@ TEST(EventRing, ADroppedCompactStepCountsAsTheTwoEventsItStandsFor) {
   EXPECT_FALSE(ring.append(timed(EventKind::kPollEnd, 2, 0)));
   EXPECT_FALSE(ring.append(timed(kTimeMark, 3, 0)));  // no event of the trace
   EXPECT_EQ(ring.dropped(), 3u);
+}
+
+TEST(EventRing, ADroppedRunOfSpawnsCountsEveryTaskItStandsFor) {
+  EventRing ring(128);
+  for (int i = 0; i < 64; ++i) {  // two words each: full
+    ASSERT_TRUE(ring.append(timed(EventKind::kPollBegin, 1, 0)));
+  }
+  EXPECT_FALSE(
+      ring.append(Event{100, 5000, 1, EventKind::kTaskCreated, kUntimed | kFolded | kSpawnRun}));
+  EXPECT_FALSE(ring.append(Event{0, 9, 1, EventKind::kTaskCreated, kUntimed | kSiteRef}));
+  EXPECT_EQ(ring.dropped(), 5001u);
 }
 
 // ---- every kind through the recorder, the collector and a file ----

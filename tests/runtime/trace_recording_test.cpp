@@ -314,15 +314,16 @@ TEST(TraceRecording, EveryTaskThatEndsInItsFirstStepSaysHowItEnded) {
   EXPECT_EQ(done + failed, kTasks);
 }
 
-// The same tasks on a ring too small for them, drained only at the end: the spawns fit, the
-// ends of the steps that finish the tasks inside windows (one word, two with the exception's
-// type) skip the room check, fill what is left and are dropped after that, each counted.
+// The same tasks on a ring too small for them, drained only at the end: the spawns fit (one
+// run of spawns, two words), the ends of the steps that finish the tasks inside windows (one
+// word, two with the exception's type) skip the room check, fill what is left and are
+// dropped after that, each counted.
 TEST(TraceRecording, AFullRingCountsTheEndsOfTasksThatReturnedOrFailedInsideAWindow) {
   struct Case {
     std::size_t words;
     int tasks;
   };
-  for (const Case c : {Case{128, 60}, Case{1024, 600}}) {
+  for (const Case c : {Case{128, 150}, Case{1024, 1200}}) {
     Options options;
     options.lag_sample_interval = std::chrono::milliseconds(0);  // samples follow the wall clock
     options.trace_path = testing::trace_file("trace_first_step_ends_roomy");
@@ -523,6 +524,105 @@ TEST(TraceRecording, TwoBusySpawnSitesSharingACacheSlotKeepTheirNumbers) {
       EXPECT_EQ(d.end_written, written_apart);
     }
   }
+}
+
+// Spawns from two sites (lines 2000 and 2001) in two steps: ten in the first, in three runs
+// with a to_thread job after them, and four in the second.
+Task<int> spawning_in_runs() {
+  std::vector<TaskHandle<int>> tasks;
+  SourceLocation a = SourceLocation::current();
+  SourceLocation b = a;
+  a.line = 2000;
+  b.line = 2001;
+  for (int i = 0; i < 10; ++i) {
+    tasks.push_back(spawn(value(i), i == 5 || i == 6 ? b : a));
+  }
+  int sum = co_await to_thread([] { return 1000; });
+  for (int i = 10; i < 14; ++i) {
+    tasks.push_back(spawn(value(i), a));
+  }
+  for (auto& t : tasks) {
+    sum += co_await t;
+  }
+  co_return sum;
+}
+
+// The spawns of a step are recorded as runs (one ring event for a loop of spawns from one
+// site), yet the trace has every task_created in spawn order, with its own id, site and
+// parent, and the step's other events where they happened: the job after the first ten.
+TEST(TraceRecording, RunsOfSpawnsComeBackAsEveryTaskCreatedInOrderAmongTheStepsEvents) {
+  const std::string path = testing::trace_file("trace_spawn_runs");
+  Options options;
+  options.trace_path = path;
+  EXPECT_EQ(run(spawning_in_runs(), options), 1000 + 13 * 14 / 2);
+
+  const Decoded d = read_trace(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(d.ended);
+  ASSERT_EQ(d.end_dropped, 0u);
+  std::uint64_t main_id = 0;
+  std::vector<std::string> seen;  // "created <i> <line>" and "queued" in trace order
+  std::uint64_t first_step_ticks = 0;
+  for (const auto& e : d.events) {
+    if (e.kind == probes::EventKind::kThreadJobQueued) {
+      seen.emplace_back("queued");
+      EXPECT_EQ(e.ticks, first_step_ticks);  // at the step's beginning, as its spawns
+      continue;
+    }
+    if (e.kind != probes::EventKind::kTaskCreated) {
+      continue;
+    }
+    if (e.f[0] == 0) {
+      main_id = e.task;
+      continue;
+    }
+    EXPECT_EQ(e.f[0], main_id) << e.task;
+    const std::uint64_t i = e.task - main_id - 1;
+    if (i == 0) {
+      first_step_ticks = e.ticks;
+    } else if (i < 10) {
+      EXPECT_EQ(e.ticks, first_step_ticks) << i;
+    } else {
+      EXPECT_GT(e.ticks, first_step_ticks) << i;
+    }
+    EXPECT_NE(d.strings.at(d.locations.at(e.f[1]).function).find("value"), std::string::npos);
+    seen.push_back("created " + std::to_string(i) + " " +
+                   std::to_string(d.locations.at(e.f[2]).line));
+  }
+  const std::vector<std::string> expected{
+      "created 0 2000", "created 1 2000",  "created 2 2000",  "created 3 2000",  "created 4 2000",
+      "created 5 2001", "created 6 2001",  "created 7 2000",  "created 8 2000",  "created 9 2000",
+      "queued",         "created 10 2000", "created 11 2000", "created 12 2000", "created 13 2000"};
+  EXPECT_EQ(seen, expected);
+}
+
+// A loop of 10,000 spawns in one step is one run, two ring words: on a ring of 1,024 words,
+// not drained while the loop runs, every task_created fits (the ends of the tasks' steps
+// overflow it after them, each counted).
+TEST(TraceRecording, ALoopOfSpawnsInOneStepTakesTwoRingWordsHoweverLong) {
+  constexpr int kTasks = 10'000;
+  Options options;
+  options.lag_sample_interval = std::chrono::milliseconds(0);
+  options.trace_path = testing::trace_file("trace_spawn_loop_roomy");
+  const int failures = run(spawn_then_join(kTasks), options);
+  const Decoded all = read_trace(options.trace_path);
+  std::remove(options.trace_path.c_str());
+  ASSERT_TRUE(all.ended);
+  ASSERT_EQ(all.end_dropped, 0u);
+
+  options.trace_path = testing::trace_file("trace_spawn_loop_1024");
+  auto collector = probes::Collector::shared(
+      options.trace_path,
+      probes::CollectorOptions{
+          .ring_words = 1024, .drain_interval_ms = 3'600'000, .busy_drain_interval_ms = 3'600'000});
+  EXPECT_EQ(run(spawn_then_join(kTasks), options), failures);
+  collector.reset();
+  const Decoded d = read_trace(options.trace_path);
+  std::remove(options.trace_path.c_str());
+  ASSERT_TRUE(d.ended);
+  EXPECT_EQ(count(d, probes::EventKind::kTaskCreated), kTasks + 1u);  // and the main task
+  EXPECT_GT(d.end_dropped, 0u);
+  EXPECT_EQ(d.end_written + d.end_dropped, all.events.size());
 }
 
 TEST(TraceRecording, AnUnwritablePathIsAClearError) {

@@ -308,24 +308,38 @@ class Loop {
   void run_ready_traced(detail::ReadyNode* batch);
   void run_callback_traced(detail::CallbackNode* callback);
   std::uint32_t record_step_end(detail::PromiseBase* task, std::uint32_t id) noexcept;
-  // A task is created. The common case, a spawn from a numbered site inside a step whose
-  // task_resumed is in the ring (one ring word: the parent is that step's task), takes no
-  // call and saves few registers; kept out of spawn() itself, where it would cost the
-  // untraced path register saves.
+  // A task is created. The common cases take no call and save few registers (kept out of
+  // spawn() itself, where they would cost the untraced path register saves). Inside a step
+  // whose task_resumed is in the ring, a spawn from a numbered site starts the step's run of
+  // spawns (kStepSpawnRun), and each following spawn from the same site and coroutine joins
+  // it with no ring word at all: the run is recorded as one event when it ends
+  // (end_spawn_run()), which it does at the step's end or at any other event in the step.
   [[gnu::noinline]] void record_task_created(detail::PromiseBase* task,
                                              const SourceLocation& site) noexcept {
-    if ((step_marks_ & kStepResumedInRing) != 0) [[likely]] {  // so current_ is not null
+    const std::uint8_t marks = step_marks_;
+    if ((marks & kStepResumedInRing) != 0) [[likely]] {  // so current_ is not null
       const std::uintptr_t resume = detail::coroutine_code(task->self_);
-      const SpawnSite& cached = spawn_sites_[spawn_site_index(resume, site)];
-      if (cached.is(resume, site)) [[likely]] {
-        recorder_->record_created_in_step(static_cast<std::uint32_t>(task->id_), cached.number);
-        return;
+      if ((marks & kStepSpawnRun) != 0) {
+        // Every creation comes through here, so the ids of a run follow on.
+        if (run_site_->is(resume, site)) [[likely]] {
+          return;
+        }
+      } else {
+        const SpawnSite& cached = spawn_sites_[spawn_site_index(resume, site)];
+        if (cached.is(resume, site)) [[likely]] {
+          run_site_ = &cached;
+          run_first_ = task->id_;
+          step_marks_ = marks | kStepSpawnRun;  // the step is marked already: its end ends it
+          return;
+        }
       }
     }
     record_task_created_slow(task, site);
   }
   void record_task_created_slow(detail::PromiseBase* task, const SourceLocation& site) noexcept;
   void record_resumed_in_step() noexcept;
+  // Records the step's run of spawns, the tasks before `end`, and ends it.
+  void end_spawn_run(std::uint64_t end) noexcept;
   void fire_due_timers_traced(TimePoint now);
   std::uint64_t trace_tick() noexcept;
   // The steps of the window that starts now (window_, or 1 where the ring lacks the room to
@@ -372,6 +386,9 @@ class Loop {
   // ... and it is in the ring (not dropped with a full ring): the events after it in the
   // step may leave out the task they belong to (a spawn's parent).
   static constexpr std::uint8_t kStepResumedInRing = 4;
+  // ... and the step has a run of spawns (record_task_created()): the tasks from run_first_
+  // on, spawned from run_site_, not recorded yet.
+  static constexpr std::uint8_t kStepSpawnRun = 8;
   std::uint8_t step_marks_ = 0;
   detail::TaskState step_state_ = detail::TaskState::kPending;
   const char* step_exception_type_ = nullptr;
@@ -412,6 +429,10 @@ class Loop {
   // First ways, then second ways. An entry is used when its resume is not 0 (no coroutine's
   // is), and then has a number.
   std::array<SpawnSite, 2 * kSpawnSlots> spawn_sites_{};
+  // The step's run of spawns (kStepSpawnRun): its site in spawn_sites_ (which only the slow
+  // path, after ending the run, rearranges) and its first task's id.
+  const SpawnSite* run_site_ = nullptr;
+  std::uint64_t run_first_ = 0;
   std::uint16_t next_spawn_site_ = 1;  // 0 once all 65,535 are used
   // The loop made a system call since its last clock read: read it before the next step.
   bool anchor_ = false;

@@ -26,6 +26,10 @@
 //             the event is its header alone and the parent is the task whose step it is in
 //             (its task_resumed came before it in the ring). One or two words instead of six
 //             for every spawn but the first from a site;
+//   kSpawnRun (kSiteRef with kStep and kFolded, on a task_created) a run of spawns from one
+//             numbered site inside one step, with ids that follow on: `task` is how many, the
+//             second word the first one's id, `arg` the site's number, and the parent the
+//             task whose step it is in. Two words for a loop of spawns, however long;
 // and an event of kind kTimeMark is a timestamp that is no event: it closes the untimed
 // events before it.
 // ring_reader.hpp turns them back into the plain events a trace holds.
@@ -109,6 +113,7 @@ inline constexpr std::uint8_t kSiteRef = 0x10;
 inline constexpr std::uint8_t kFolded = 0x20;
 inline constexpr std::uint8_t kUntimed = 0x40;
 inline constexpr std::uint8_t kStep = 0x80;
+inline constexpr std::uint8_t kSpawnRun = kSiteRef | kStep;  // with kUntimed and kFolded
 inline constexpr EventKind kTimeMark = EventKind::kCount;
 
 // Whether an event with these `ext` bits has a second word in a ring (its time, or the first
@@ -119,13 +124,20 @@ constexpr bool has_second_word(std::uint8_t ext) noexcept {
 constexpr std::uint32_t ring_words(std::uint8_t ext) noexcept {
   return 1u + (has_second_word(ext) ? 1u : 0u) + 2u * (ext & kExtCountMask);
 }
-// Events of a trace a ring event stands for: a compact step is also its task_resumed, and a
-// time mark is none.
+// Whether a ring event is a run of spawns (kSpawnRun).
+constexpr bool is_spawn_run(const Event& e) noexcept {
+  return e.kind == EventKind::kTaskCreated && (e.ext & kSpawnRun) == kSpawnRun;
+}
+// Events of a trace a ring event stands for: a compact step is also its task_resumed, a run
+// of spawns is `task` of them, and a time mark is none.
 constexpr std::uint32_t trace_events(const Event& e) noexcept {
   if (e.kind == kTimeMark) {
     return 0;
   }
-  return (e.ext & kStep) != 0 ? 2u : 1u;
+  if ((e.ext & kStep) == 0) {
+    return 1;
+  }
+  return is_spawn_run(e) ? e.task : 2u;
 }
 
 // What task_suspended's extension holds when a task waits on an object (a queue, a lock, ...)

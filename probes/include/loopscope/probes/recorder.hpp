@@ -136,6 +136,12 @@ class Recorder {
   void record_created_in_step(std::uint32_t task, std::uint16_t number) noexcept {
     ring_.append_header(pack_header(task, number, EventKind::kTaskCreated, kUntimed | kSiteRef));
   }
+  // `count` task_created from the spawn site and coroutine numbered `number`, in a step whose
+  // task_resumed is in the ring (kSpawnRun): the tasks `first`, `first` + 1, ..., two words.
+  void record_created_run(std::uint64_t first, std::uint32_t count, std::uint16_t number) noexcept {
+    ring_.append_words(
+        pack_header(count, number, EventKind::kTaskCreated, kUntimed | kFolded | kSpawnRun), first);
+  }
   // A step's end at `ticks`: `value` is its one extension word, written only when it is not
   // 0; `flags` may add kStep.
   void record_step_end(EventKind kind, std::uint64_t ticks, std::uint32_t task, std::uint16_t arg,

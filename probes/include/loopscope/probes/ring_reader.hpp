@@ -12,7 +12,8 @@
 //     submission: things that happen inside a step) take the time their step began;
 //   - a kTimeMark event gives its time to the untimed events before it and is dropped;
 //   - a kSiteRef task_created gets the coroutine and spawn site of the numbered one before,
-//     and, when it is not folded, the task of the step it is in as its parent;
+//     and, when it is not folded, the task of the step it is in as its parent; a run of them
+//     (kSpawnRun) becomes one task_created for each of its tasks;
 //   - a task_suspended waiting on an object (an address tagged with kObjectAddressTag) gets
 //     the object's number instead: 1, 2, ... in the order objects first appear in the ring.
 // Counts are exact; a step's busy time is exact when the loop timed it and spread evenly
@@ -105,6 +106,7 @@ class RingReader {
     Event event{};
     std::array<EventExt, 3> ext{};
     std::uint8_t count = 0;
+    std::uint32_t run = 1;  // the events it stands for: tasks event.task, event.task + 1, ...
   };
   // A step nobody wrote down the end of for this long is unlikely; past it the waiting events
   // are handed out at the last time known, which keeps the reader's memory bounded.
@@ -165,6 +167,15 @@ class RingReader {
     Item item = unfolded_at(words, i);
     note_step(item.event);
     if (item.event.kind == EventKind::kTaskCreated && item.event.arg != 0) [[unlikely]] {
+      if (is_spawn_run(item.event)) {
+        // `task` spawns, from the id in its second word on: from here on a folded kSiteRef
+        // task_created (as many words), with the step's task as its parent, standing for
+        // them all.
+        item.run = item.event.task;
+        item.event.task = static_cast<std::uint32_t>(item.ext[0].a);
+        item.event.ext = static_cast<std::uint8_t>(item.event.ext & ~kStep);
+        item.ext[0].a = step_task_;
+      }
       spawn_site(item);
     }
     return item;
@@ -357,7 +368,15 @@ class RingReader {
     }
     item.event.time = time;
     item.event.ext = item.count;
-    on_event(std::as_const(item.event), std::span<const EventExt>(item.ext.data(), item.count));
+    const std::span<const EventExt> ext(item.ext.data(), item.count);
+    if (item.run == 1) [[likely]] {
+      on_event(std::as_const(item.event), ext);
+      return;
+    }
+    for (std::uint32_t k = 0; k < item.run; ++k) {  // a run of spawns: ids that follow on
+      on_event(std::as_const(item.event), ext);
+      ++item.event.task;
+    }
   }
 
   std::vector<Item> pending_;
