@@ -86,14 +86,12 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
     run_step(task);  // the frame may be gone afterwards if the task finished
     // The window is over, or the step was marked (mark_step()).
     if (--window_left_ == 0) [[unlikely]] {
-      if (step_marks_ == kStepFinished && marked_left_ > 1) {
-        // The common mark, inside a window: the task returned or failed in one step (a
-        // spawned task that never suspends). Its end stands for its task_resumed too.
+      if ((step_marks_ & kStepEnded) != 0) {
+        // The common mark, inside a window: the task returned in one step (a spawned task
+        // that never suspends), and its end, which stands for its task_resumed too, is
+        // written (note_task_finished()).
         step_marks_ = 0;
         window_left_ = marked_left_ - 1;
-        rec.record_untimed_end_unchecked(EventKind::kTaskFinished, id,
-                                         static_cast<std::uint16_t>(step_state_),
-                                         address_of(step_exception_type_), probes::kStep);
         continue;
       }
       window_left_ = record_step_end(task, id);
@@ -164,8 +162,10 @@ void Loop::run_callback_traced(detail::CallbackNode* callback) {
 }
 
 void Loop::record_resumed_in_step() noexcept {
-  // The step's end would stand for its task_resumed, but this event belongs after it.
-  if ((step_marks_ & kStepResumedWritten) == 0) {
+  // The step's end would stand for its task_resumed, but this event belongs after it. Once
+  // the end is written (kStepEnded: the task finished, and something its end set off, a
+  // frame's destructor say, spawns), the events that follow it name their task themselves.
+  if ((step_marks_ & (kStepResumedWritten | kStepEnded)) == 0) {
     // Marked written even when dropped (the drop counts it): the step's end must not stand
     // for it again. Only one in the ring lets later events leave out the step's task.
     const bool in_ring = recorder_->record_untimed(EventKind::kTaskResumed,

@@ -47,8 +47,7 @@ void PromiseBase::record_task_exception() noexcept {
   }
 }
 
-namespace {
-[[maybe_unused]] const char* exception_type_name(const std::exception_ptr& e) noexcept {
+const char* exception_type_name(const std::exception_ptr& e) noexcept {
   if (!e) {
     return nullptr;
   }
@@ -59,7 +58,6 @@ namespace {
     return type != nullptr ? type->name() : nullptr;
   }
 }
-}  // namespace
 
 void PromiseBase::finish_task() noexcept {
   if (state_ == TaskState::kPending) {
@@ -69,9 +67,7 @@ void PromiseBase::finish_task() noexcept {
   if (loop_->debug_state() != nullptr) [[unlikely]] {
     note_task_finishing(*this);
   }
-  LOOPSCOPE_PROBE(
-      loop_, note_task_finished(
-                 state_, state_ == TaskState::kFailed ? exception_type_name(exception_) : nullptr));
+  LOOPSCOPE_PROBE(loop_, note_task_finished(*this));
   loop_->task_finished(this);
   if (observer_ != nullptr) {
     CompletionNode* observer = std::exchange(observer_, nullptr);

@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace loopscope {
@@ -623,6 +624,106 @@ TEST(TraceRecording, ALoopOfSpawnsInOneStepTakesTwoRingWordsHoweverLong) {
   EXPECT_EQ(count(d, probes::EventKind::kTaskCreated), kTasks + 1u);  // and the main task
   EXPECT_GT(d.end_dropped, 0u);
   EXPECT_EQ(d.end_written + d.end_dropped, all.events.size());
+}
+
+// A task's result whose destructor spawns a task: with the handle dropped, the frame and
+// the result go as the task finishes, after its end is written (a task that returns inside
+// a window writes its end at once).
+struct SpawnsWhenDestroyed {
+  bool armed = false;
+  SpawnsWhenDestroyed() = default;
+  SpawnsWhenDestroyed(SpawnsWhenDestroyed&& other) noexcept
+      : armed(std::exchange(other.armed, false)) {}
+  SpawnsWhenDestroyed(const SpawnsWhenDestroyed&) = delete;
+  SpawnsWhenDestroyed& operator=(const SpawnsWhenDestroyed&) = delete;
+  SpawnsWhenDestroyed& operator=(SpawnsWhenDestroyed&&) = delete;
+  ~SpawnsWhenDestroyed() {
+    if (armed) {
+      (void)spawn(value(7));
+    }
+  }
+};
+
+Task<SpawnsWhenDestroyed> leaves_a_spawner() {
+  SpawnsWhenDestroyed result;
+  result.armed = true;
+  co_return result;
+}
+
+bool g_debug_mode = false;
+
+Task<int> spawning_from_finished_tasks(int n) {
+  g_debug_mode = current_loop().debug_state() != nullptr;
+  for (int i = 0; i < n; ++i) {
+    (void)spawn(leaves_a_spawner());
+  }
+  co_await sleep(0ms);  // the n tasks run, finish, and spawn one task each
+  co_await sleep(0ms);  // which run
+  co_return 0;
+}
+
+// Every task spawned as another one finishes is in the trace with that task as its parent
+// (after that task's end when the end was written at once, inside its step otherwise), and
+// every task's steps pair up: a resume, then a suspend or a finish. In debug mode the step
+// monitor holds each task until after its step, so the result goes, and spawns, between
+// steps: with no parent.
+TEST(TraceRecording, ATaskSpawnedAsItsParentFinishesHasItsParentAndTheStepsPairUp) {
+  constexpr int kTasks = 300;
+  const std::string path = testing::trace_file("trace_spawn_after_end");
+  Options options;
+  options.trace_path = path;
+  EXPECT_EQ(run(spawning_from_finished_tasks(kTasks), options), 0);
+
+  const Decoded d = read_trace(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(d.ended);
+  ASSERT_EQ(d.end_dropped, 0u);
+  std::set<std::uint32_t> spawners;
+  std::set<std::uint32_t> finished;
+  std::map<std::uint32_t, int> open;  // task -> resumes minus step ends
+  int spawned = 0;
+  int after_end = 0;
+  for (const auto& e : d.events) {
+    switch (e.kind) {
+      case probes::EventKind::kTaskResumed:
+        EXPECT_EQ(open[e.task]++, 0) << e.task;
+        break;
+      case probes::EventKind::kTaskSuspended:
+        EXPECT_EQ(open[e.task]--, 1) << e.task;
+        break;
+      case probes::EventKind::kTaskFinished:
+        EXPECT_EQ(open[e.task]--, 1) << e.task;
+        EXPECT_TRUE(finished.insert(e.task).second) << e.task;
+        break;
+      case probes::EventKind::kTaskCreated: {
+        const std::string function = d.strings.at(d.locations.at(e.f[1]).function);
+        if (function.find("leaves_a_spawner") != std::string::npos) {
+          spawners.insert(e.task);
+        } else if (function.find("value") != std::string::npos) {
+          ++spawned;
+          const auto parent = static_cast<std::uint32_t>(e.f[0]);
+          if (g_debug_mode) {
+            EXPECT_EQ(parent, 0u);
+          } else {
+            EXPECT_EQ(spawners.count(parent), 1u) << parent;
+          }
+          after_end += finished.count(parent) != 0 ? 1 : 0;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  EXPECT_EQ(spawners.size(), static_cast<std::size_t>(kTasks));
+  EXPECT_EQ(spawned, kTasks);
+  if (!g_debug_mode) {
+    EXPECT_GT(after_end, 0);  // ends written at once, inside windows
+  }
+  EXPECT_EQ(finished.size(), 2u * kTasks + 1);
+  for (const auto& [task, steps] : open) {
+    EXPECT_EQ(steps, 0) << task;
+  }
 }
 
 TEST(TraceRecording, AnUnwritablePathIsAClearError) {

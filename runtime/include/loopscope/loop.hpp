@@ -243,11 +243,27 @@ class Loop {
   std::uint64_t trace_job_queued() noexcept;
   void trace_job_done(std::uint64_t task, std::uint64_t job, std::uint64_t started,
                       std::uint64_t finished) noexcept;
-  // Called by a finishing task during its step: the step's end event says how it ended.
-  void note_task_finished(detail::TaskState state, const char* exception_type) noexcept {
+  // Called by a task as it finishes during its step: the step's end event says how it
+  // ended. The common end, a task that returns inside a window of steps with nothing else in
+  // its step (a spawned task that never suspends), is written here at once, one word with no
+  // room check (the window has room for its step ends), and the step is marked as ended
+  // (kStepEnded); any other is left to the step's end (record_step_end()).
+  void note_task_finished(const detail::PromiseBase& task) noexcept {
+    const std::uint32_t left = window_left_;
+    if (step_marks_ == 0 && left > 1 && task.state_ != detail::TaskState::kFailed) [[likely]] {
+      recorder_->record_untimed_unchecked(probes::EventKind::kTaskFinished,
+                                          static_cast<std::uint32_t>(task.id_),
+                                          static_cast<std::uint16_t>(task.state_), probes::kStep);
+      marked_left_ = left;  // mark_step(kStepEnded), knowing that the step has no mark yet
+      window_left_ = 1;
+      step_marks_ = kStepEnded;
+      return;
+    }
     mark_step(kStepFinished);
-    step_state_ = state;
-    step_exception_type_ = exception_type;
+    step_state_ = task.state_;
+    step_exception_type_ = task.state_ == detail::TaskState::kFailed
+                               ? detail::exception_type_name(task.exception_)
+                               : nullptr;
   }
   void task_finished(detail::PromiseBase* task) noexcept {
     live_.remove(task);
@@ -389,6 +405,8 @@ class Loop {
   // ... and the step has a run of spawns (record_task_created()): the tasks from run_first_
   // on, spawned from run_site_, not recorded yet.
   static constexpr std::uint8_t kStepSpawnRun = 8;
+  // The step's end is written already (note_task_finished()).
+  static constexpr std::uint8_t kStepEnded = 16;
   std::uint8_t step_marks_ = 0;
   detail::TaskState step_state_ = detail::TaskState::kPending;
   const char* step_exception_type_ = nullptr;

@@ -186,6 +186,9 @@ inline void transfer_to(std::coroutine_handle<> next) noexcept {
   t_next_transfer = next;
 }
 
+// The mangled name of the type of the exception `e` holds (a static string), null if none.
+const char* exception_type_name(const std::exception_ptr& e) noexcept;
+
 // The code address that names a coroutine frame's function, finished or not (see
 // coroutine_code() in report.hpp, which is 0 for a finished frame).
 std::uintptr_t frame_code(std::coroutine_handle<> frame) noexcept;
