@@ -351,6 +351,16 @@ TEST(EventRing, ADroppedCompactStepCountsAsTheTwoEventsItStandsFor) {
   EXPECT_EQ(ring.dropped(), 3u);
 }
 
+// A ring of a huge page or more starts on a huge-page boundary, so that its first words, all
+// that a short program writes, are on huge pages like the rest.
+TEST(EventRing, ALargeRingStartsOnAHugePageBoundary) {
+  for (const std::size_t words : {std::size_t{1} << 18, std::size_t{1} << 22}) {
+    const EventRing ring(words, 256);
+    const auto start = reinterpret_cast<std::uintptr_t>(ring.readable().first.data());
+    EXPECT_EQ(start % (std::size_t{2} << 20), 0u) << words;
+  }
+}
+
 TEST(EventRing, ADroppedRunOfSpawnsCountsEveryTaskItStandsFor) {
   EventRing ring(128);
   for (int i = 0; i < 64; ++i) {  // two words each: full
