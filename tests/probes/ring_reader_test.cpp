@@ -153,13 +153,19 @@ TEST(RingReader, EventsInsideAStepTakeTheTimeItBeganAndFoldedWordsRegroup) {
 
 // A spawn in a step whose task_resumed is in the ring is one word: its parent is that step's
 // task. Between steps (a task_created the ring does not place in one) the parent is unknown.
+// At time 100, task 7's step begins and spawns task 8, which defines spawn site 1 (coroutine
+// 11, file 12, line 13, function 14).
+void begin_step_defining_site_1(EventRing& ring) {
+  ring.append(timed(kTimeMark, 100, 0));
+  const std::array<EventExt, 2> rest{EventExt{11, 12}, EventExt{13, 14}};
+  ring.append(Event{0, 7, 0, EventKind::kTaskResumed, kUntimed});
+  ring.append(Event{7, 8, 1, EventKind::kTaskCreated, kUntimed | kFolded | 2}, rest);
+}
+
 TEST(RingReader, ASpawnOfOneWordHasTheTaskOfItsStepAsItsParent) {
   EventRing ring(128);
   RingReader reader;
-  ring.append(timed(kTimeMark, 100, 0));
-  const std::array<EventExt, 2> rest{EventExt{11, 12}, EventExt{13, 14}};
-  ring.append(Event{0, 7, 0, EventKind::kTaskResumed, kUntimed});  // task 7's step
-  ring.append(Event{7, 8, 1, EventKind::kTaskCreated, kUntimed | kFolded | 2}, rest);
+  begin_step_defining_site_1(ring);
   ring.append(Event{0, 9, 1, EventKind::kTaskCreated, kUntimed | kSiteRef});
   ring.append(Event{0, 7, 0, EventKind::kTaskSuspended, kUntimed});
   ring.append(Event{0, 5, 0, EventKind::kTaskResumed, kUntimed});  // task 5's step
@@ -220,10 +226,7 @@ TEST(RingReader, ASpawnFromANumberedSiteGetsItsCoroutineAndSiteBack) {
 TEST(RingReader, ARunOfSpawnsBecomesOneTaskCreatedForEachOfItsTasks) {
   EventRing ring(128);
   RingReader reader;
-  ring.append(timed(kTimeMark, 100, 0));
-  const std::array<EventExt, 2> rest{EventExt{11, 12}, EventExt{13, 14}};
-  ring.append(Event{0, 7, 0, EventKind::kTaskResumed, kUntimed});  // task 7's step
-  ring.append(Event{7, 8, 1, EventKind::kTaskCreated, kUntimed | kFolded | 2}, rest);
+  begin_step_defining_site_1(ring);
   ring.append(Event{9, 5, 1, EventKind::kTaskCreated, kUntimed | kFolded | kSpawnRun});
   ring.append(Event{0, 14, 1, EventKind::kTaskCreated, kUntimed | kSiteRef});
   ring.append(Event{15, 2, 1, EventKind::kTaskCreated, kUntimed | kFolded | kSpawnRun});
