@@ -176,6 +176,8 @@ struct Collector::Impl {
   // Drains the rings that are due (all of them if `all`); says whether one is still behind.
   bool drain_all(bool all);
   void drain(ThreadState& state);
+  // The thread's rare records (task names and errors, warnings) into `out`.
+  void write_rare(Recorder& recorder);
   void resolve(format::Record& rec, std::span<const EventExt> ext);
   void write_out(bool force, bool end = false);
 };
@@ -276,11 +278,19 @@ void Collector::Impl::drain(ThreadState& state) {
     written += count;
     state.last_ticks = last_ticks;
   }
-  std::vector<Recorder::TaskName> names;
+  write_rare(recorder);
+}
+
+void Collector::Impl::write_rare(Recorder& recorder) {
+  std::vector<Recorder::TaskText> names;
+  std::vector<Recorder::TaskText> errors;
   std::vector<WarningEvent> warnings;
-  recorder.take_rare(names, warnings);
+  recorder.take_rare(names, errors, warnings);
   for (const auto& name : names) {
-    format::append_task_name(out, recorder.thread_index(), name.task, name.name);
+    format::append_task_name(out, recorder.thread_index(), name.task, name.text);
+  }
+  for (const auto& error : errors) {
+    format::append_task_error(out, recorder.thread_index(), error.task, error.text);
   }
   for (auto& w : warnings) {
     format::WarningRecord record{recorder.thread_index(), w.ticks, w.kind, w.task,

@@ -21,7 +21,15 @@ void Recorder::record_task_name(std::uint64_t task, std::string name) {
     return;  // the collector that would take it is gone, perhaps holding the lock
   }
   std::lock_guard lock(rare_mutex_);
-  names_.push_back(TaskName{task, std::move(name)});
+  names_.push_back(TaskText{task, std::move(name)});
+}
+
+void Recorder::record_task_error(std::uint64_t task, std::string message) {
+  if (fork_.in_child()) {
+    return;
+  }
+  std::lock_guard lock(rare_mutex_);
+  errors_.push_back(TaskText{task, std::move(message)});
 }
 
 void Recorder::record_warning(WarningEvent warning) {
@@ -32,13 +40,17 @@ void Recorder::record_warning(WarningEvent warning) {
   warnings_.push_back(std::move(warning));
 }
 
-void Recorder::take_rare(std::vector<TaskName>& names, std::vector<WarningEvent>& warnings) {
+void Recorder::take_rare(std::vector<TaskText>& names, std::vector<TaskText>& errors,
+                         std::vector<WarningEvent>& warnings) {
   std::lock_guard lock(rare_mutex_);
   names.insert(names.end(), std::make_move_iterator(names_.begin()),
                std::make_move_iterator(names_.end()));
+  errors.insert(errors.end(), std::make_move_iterator(errors_.begin()),
+                std::make_move_iterator(errors_.end()));
   warnings.insert(warnings.end(), std::make_move_iterator(warnings_.begin()),
                   std::make_move_iterator(warnings_.end()));
   names_.clear();
+  errors_.clear();
   warnings_.clear();
 }
 

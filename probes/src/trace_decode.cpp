@@ -91,9 +91,10 @@ FileHeader decode_header(std::span<const std::byte> data, std::uint32_t& header_
   ByteReader in(data.first(kHeaderSize));
   (void)in.bytes(kMagic.size());
   const std::uint16_t version = in.u16();
-  if (version != kVersion) {
+  if (version < kOldestVersion || version > kVersion) {
     throw FormatError(8, "unsupported trace format version " + std::to_string(version) +
-                             " (this reader reads version " + std::to_string(kVersion) + ")");
+                             " (this reader reads versions " + std::to_string(kOldestVersion) +
+                             " to " + std::to_string(kVersion) + ")");
   }
   header_size = in.u16();
   const std::uint8_t source = in.u8();
@@ -183,6 +184,11 @@ TaskName decode_task_name(std::span<const std::byte> payload) {
   t.name = in.string();
   expect_end(in);
   return t;
+}
+
+TaskError decode_task_error(std::span<const std::byte> payload) {
+  const TaskName text = decode_task_name(payload);  // the same fields
+  return TaskError{text.thread, text.task, text.name};
 }
 
 EndInfo decode_end(std::span<const std::byte> payload) {

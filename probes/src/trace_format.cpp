@@ -182,12 +182,25 @@ void append_warning(Bytes& out, const WarningRecord& warning) {
   w.finish();
 }
 
-void append_task_name(Bytes& out, std::uint32_t thread, std::uint64_t task, std::string_view name) {
-  ChunkWriter w(out, ChunkType::kTaskName, 3 * kMaxVarint + name.size());
+namespace {
+// A task_name or task_error chunk: thread index, task id, text.
+void append_task_text(Bytes& out, ChunkType type, std::uint32_t thread, std::uint64_t task,
+                      std::string_view text) {
+  ChunkWriter w(out, type, 3 * kMaxVarint + std::min(text.size(), kMaxStringLength));
   w.put_varint(thread);
   w.put_varint(task);
-  w.put_string(name);
+  w.put_string(text);
   w.finish();
+}
+}  // namespace
+
+void append_task_name(Bytes& out, std::uint32_t thread, std::uint64_t task, std::string_view name) {
+  append_task_text(out, ChunkType::kTaskName, thread, task, name);
+}
+
+void append_task_error(Bytes& out, std::uint32_t thread, std::uint64_t task,
+                       std::string_view message) {
+  append_task_text(out, ChunkType::kTaskError, thread, task, message);
 }
 
 void append_end(Bytes& out, std::uint64_t written, std::uint64_t dropped) {

@@ -50,5 +50,18 @@ std::string describe_exception(const std::exception_ptr& e) {
   }
 }
 
+std::string exception_message(const std::exception_ptr& e) {
+  if (!e) {
+    return {};
+  }
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return {};
+  }
+}
+
 }  // namespace detail
 }  // namespace loopscope

@@ -23,6 +23,7 @@
 #include <loopscope/detail/intrusive_list.hpp>
 #include <loopscope/detail/promise.hpp>
 #include <loopscope/detail/report.hpp>
+#include <loopscope/errors.hpp>
 #include <loopscope/loop.hpp>
 
 #include <algorithm>
@@ -171,6 +172,14 @@ void Loop::record_resumed_in_step() noexcept {
     const bool in_ring = recorder_->record_untimed(EventKind::kTaskResumed,
                                                    static_cast<std::uint32_t>(current_->id_), 0);
     mark_step(static_cast<std::uint8_t>(kStepResumedWritten | (in_ring ? kStepResumedInRing : 0)));
+  }
+}
+
+void Loop::note_task_failed(const detail::PromiseBase& task) noexcept {
+  step_exception_type_ = detail::exception_type_name(task.exception_);
+  try {
+    recorder_->record_task_error(task.id_, detail::exception_message(task.exception_));
+  } catch (...) {  // out of memory: the message goes unrecorded, the program on
   }
 }
 

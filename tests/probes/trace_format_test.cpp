@@ -437,8 +437,9 @@ TEST(TraceChunks, EveryFixedChunkTypeRoundTrips) {
   append_warning(out, WarningRecord{2, 99, 12, 1ull << 40, "closed", {1, 2}});
   append_task_name(out, 2, 77, "worker");
   append_end(out, 1000, 17);
+  append_task_error(out, 3, 1ull << 33, "connection refused");
   const std::vector<Chunk> chunks = chunks_of(out);
-  ASSERT_EQ(chunks.size(), 8u);
+  ASSERT_EQ(chunks.size(), 9u);
   for (const Chunk& c : chunks) {
     EXPECT_EQ(c.header.crc, chunk_crc(c.bytes, c.payload));
     EXPECT_EQ(c.header.flags, 0);
@@ -470,6 +471,11 @@ TEST(TraceChunks, EveryFixedChunkTypeRoundTrips) {
   EXPECT_EQ(decode_task_name(chunks[6].payload).name, "worker");
   EXPECT_EQ(decode_end(chunks[7].payload).dropped, 17u);
   EXPECT_THROW(decode_end(chunks[6].payload), FormatError);
+  EXPECT_EQ(chunks[8].header.type, static_cast<std::uint8_t>(ChunkType::kTaskError));
+  const TaskError e = decode_task_error(chunks[8].payload);
+  EXPECT_EQ(e.thread, 3u);
+  EXPECT_EQ(e.task, 1ull << 33);
+  EXPECT_EQ(e.message, "connection refused");
 }
 
 }  // namespace

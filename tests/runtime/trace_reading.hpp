@@ -26,6 +26,7 @@ struct Decoded {
   std::map<std::uint64_t, std::string> strings;
   std::map<std::uint64_t, format::Location> locations;
   std::vector<std::string> task_names;
+  std::map<std::uint64_t, std::string> task_errors;  // by task id
   std::vector<std::string> threads;
   bool ended = false;
   std::uint64_t end_written = 0;
@@ -63,6 +64,11 @@ inline Decoded read_trace(const std::string& path) {
       case format::ChunkType::kTaskName:
         d.task_names.emplace_back(format::decode_task_name(payload).name);
         break;
+      case format::ChunkType::kTaskError: {
+        const format::TaskError error = format::decode_task_error(payload);
+        d.task_errors[error.task] = std::string(error.message);
+        break;
+      }
       case format::ChunkType::kThread:
         d.threads.emplace_back(format::decode_thread(payload).name);
         break;

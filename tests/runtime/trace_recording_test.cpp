@@ -92,17 +92,21 @@ TEST(TraceRecording, AKnownProgramGivesTheExpectedEvents) {
     }
   }
   int leaves = 0;
-  int failed = 0;
+  std::vector<std::uint32_t> failed;
   for (const auto& [task, name] : function) {
     if (name.find("leaf") != std::string::npos) {
       ++leaves;
       EXPECT_EQ(resumes[task], 3) << name;
       EXPECT_NE(site_file[task].find("trace_recording_test.cpp"), std::string::npos);
-      failed += finish_state[task] == static_cast<std::uint16_t>(detail::TaskState::kFailed);
+      if (finish_state[task] == static_cast<std::uint16_t>(detail::TaskState::kFailed)) {
+        failed.push_back(task);
+      }
     }
   }
   EXPECT_EQ(leaves, 3);
-  EXPECT_EQ(failed, 1);
+  ASSERT_EQ(failed.size(), 1u);
+  // What the failed leaf's exception said, and nothing for the others.
+  EXPECT_EQ(d.task_errors, (std::map<std::uint64_t, std::string>{{failed[0], "leaf 2 fails"}}));
   EXPECT_EQ(d.task_names, (std::vector<std::string>{"first leaf"}));
   // Ticks never go backwards within the thread.
   for (std::size_t i = 1; i < d.events.size(); ++i) {

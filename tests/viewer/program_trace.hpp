@@ -4,7 +4,8 @@
 //
 // Loop thread 0 runs `amain`, which spawns (inside its first step, so with flows) two
 // `fetch` tasks and a `worker`. The fetches sleep; on waking one finishes and the other runs
-// one slow step (`slow_ns`, with a slow_callback warning carrying a stack) and fails. The
+// one slow step (`slow_ns`, with a slow_callback warning carrying a stack) and fails (a
+// std::runtime_error that says "fetch failed: connection refused"). The
 // worker awaits the slow fetch, then a thread job (whose events, as a runtime records them,
 // come when the loop learns the job is done, saying how long before that the worker started
 // and finished it). A timer callback runs once. Loop thread 1 runs `serve`, which waits on a socket
@@ -97,6 +98,7 @@ inline probes::format::Bytes program_trace(const ProgramTraceOptions& options = 
                    [](const fmt::Record& a, const fmt::Record& b) { return a.ticks < b.ticks; });
   fmt::append_events(out, 0, loop0);
   fmt::append_task_name(out, 0, 4, "worker-1");
+  fmt::append_task_error(out, 0, 3, "fetch failed: connection refused");
   fmt::append_warning(
       out, fmt::WarningRecord{
                0, slow_end + 100, 0, 3, "task 'fetch' held the loop for a long time", {8, 2, 1}});

@@ -4,13 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace loopscope::viewer {
 namespace {
 
 using testing::synthetic_trace;
 namespace fmt = probes::format;
+using probes::EventKind;
 
 Report report_of(const fmt::Bytes& bytes) {
   TraceReader reader{std::span<const std::byte>(bytes)};
@@ -72,6 +76,15 @@ void expect_synthetic_report(const Report& r) {
   EXPECT_EQ(r.warnings[1].function, "");
   EXPECT_EQ(r.warnings[2].kind, "unknown_200");
 
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_EQ(r.failures[0].task, 1u);
+  EXPECT_EQ(r.failures[0].function, "worker");
+  EXPECT_EQ(r.failures[0].spawned_in, "amain");
+  EXPECT_EQ(r.failures[0].line, 42u);
+  EXPECT_EQ(r.failures[0].time_ns, 13500u);
+  EXPECT_EQ(r.failures[0].exception, "std::runtime_error");
+  EXPECT_EQ(r.failures[0].message, "disk full");
+
   ASSERT_EQ(r.waits.size(), 3u);
   EXPECT_EQ(r.waits[0].reason, "yield");
   EXPECT_EQ(r.waits[1].reason, "sleep");
@@ -113,6 +126,99 @@ TEST(Report, TextListsEverySectionWithoutColoursUnlessAsked) {
   std::ostringstream colored;
   render_text(r, colored, {.top = 1, .color = true});
   EXPECT_NE(colored.str().find('\033'), std::string::npos);
+}
+
+// `failures` tasks of `fetch` that fail in turn with one of three messages (the third
+// exception type mangled, as the runtime records it), each task_error written before or after
+// its task's end, and one failure whose task was never created in the trace.
+fmt::Bytes failing_trace(std::size_t failures) {
+  fmt::Bytes out;
+  fmt::append_header(out, fmt::FileHeader{probes::TickSource::kMonotonicNs, 0, 1});
+  const std::vector<probes::ClockSync> sync = {{0, 0}, {1'000'000, 1'000'000}};
+  fmt::append_clock_sync(out, sync);
+  fmt::append_thread(out, 0, 1, "loop");
+  const std::vector<std::pair<std::uint64_t, std::string_view>> strings = {
+      {1, "fetch(int)"},
+      {2, "net.cpp"},
+      {3, "amain()"},
+      {4, "std::runtime_error"},
+      {5, "St12out_of_range"}};
+  fmt::append_strings(out, strings);
+  const std::vector<fmt::Location> locations = {{1, 0x1000, 1, 2, 10}, {2, 0, 3, 2, 30}};
+  fmt::append_locations(out, locations);
+  const char* const messages[] = {"refused", "timed out", "bad index"};
+  std::vector<fmt::Record> events;
+  for (std::uint32_t i = 0; i < failures; ++i) {
+    const std::uint32_t task = 10 + i;
+    const std::uint64_t t = 1000 + 10 * i;
+    events.push_back({t, EventKind::kTaskCreated, task, 0, {1, 1, 2}});
+    events.push_back({t + 1, EventKind::kTaskResumed, task, 0, {}});
+    // Two in three say "refused"; the rest "timed out" or, from std::out_of_range, "bad index".
+    const std::uint32_t kind = i % 3 != 2 ? 0 : (i % 2 == 0 ? 1 : 2);
+    events.push_back({t + 2, EventKind::kTaskFinished, task, 2, {kind == 2 ? 5u : 4u, 0, 0}});
+    if (i % 2 == 0) {
+      fmt::append_task_error(out, 0, task, messages[kind]);  // before the events chunk
+    }
+  }
+  events.push_back({900'000, EventKind::kTaskFinished, 5, 2, {4, 0, 0}});  // created elsewhere
+  fmt::append_events(out, 0, events);
+  for (std::uint32_t i = 1; i < failures; i += 2) {
+    const std::uint32_t kind = i % 3 != 2 ? 0 : (i % 2 == 0 ? 1 : 2);
+    fmt::append_task_error(out, 0, 10 + i, messages[kind]);  // after it
+  }
+  fmt::append_end(out, events.size(), 0);
+  return out;
+}
+
+TEST(Report, EveryFailedTaskHasItsExceptionsTypeAndMessage) {
+  const Report r = report_of(failing_trace(6));
+  EXPECT_EQ(r.tasks.failed, 7u);
+  ASSERT_EQ(r.failures.size(), 7u);
+  for (std::size_t i = 0; i < 6; ++i) {
+    SCOPED_TRACE(i);
+    const Failure& f = r.failures[i];
+    EXPECT_EQ(f.task, 10 + i);
+    EXPECT_EQ(f.function, "fetch(int)");
+    EXPECT_EQ(f.file, "net.cpp");
+    EXPECT_EQ(f.line, 30u);
+    EXPECT_EQ(f.spawned_in, "amain()");
+    EXPECT_EQ(f.time_ns, 10 * i + 2);
+    const std::size_t kind = i % 3 != 2 ? 0 : (i % 2 == 0 ? 1 : 2);
+    EXPECT_EQ(f.exception, kind == 2 ? "std::out_of_range" : "std::runtime_error");
+    EXPECT_EQ(f.message, (std::array<std::string, 3>{"refused", "timed out", "bad index"}[kind]));
+  }
+  EXPECT_EQ(r.failures[6].task, 5u);  // neither its site nor a message is known
+  EXPECT_EQ(r.failures[6].function, "");
+  EXPECT_EQ(r.failures[6].exception, "std::runtime_error");
+  EXPECT_EQ(r.failures[6].message, "");
+  EXPECT_EQ(r.failures_omitted, 0u);
+
+  std::ostringstream text;
+  render_text(r, text, {.top = 2, .color = false});
+  const std::string t = text.str();
+  const std::size_t section = t.find("Failed tasks (7 in 4 kinds)");
+  ASSERT_NE(section, std::string::npos) << t;
+  const std::size_t refused = t.find("std::runtime_error: refused", section);
+  const std::size_t timed_out = t.find("std::runtime_error: timed out", section);
+  EXPECT_NE(refused, std::string::npos);
+  EXPECT_NE(timed_out, std::string::npos);
+  EXPECT_LT(refused, timed_out);  // four of them, then one (the first of the single ones)
+  EXPECT_EQ(t.find("bad index"), std::string::npos);  // --top 2
+  EXPECT_NE(t.find("... and 2 more kinds"), std::string::npos);
+
+  std::ostringstream json;
+  render_json(r, json);
+  EXPECT_NE(json.str().find("\"message\": \"bad index\""), std::string::npos);
+  EXPECT_NE(json.str().find("\"exception\": \"std::out_of_range\""), std::string::npos);
+}
+
+TEST(Report, FailuresPastTheLimitAreCountedNotKept) {
+  const Report r = report_of(failing_trace(kMaxFailures + 5));
+  EXPECT_EQ(r.tasks.failed, kMaxFailures + 6);
+  ASSERT_EQ(r.failures.size(), kMaxFailures);
+  EXPECT_EQ(r.failures_omitted, 6u);
+  EXPECT_EQ(r.failures.back().task, 10 + kMaxFailures - 1);
+  EXPECT_FALSE(r.failures.back().message.empty());
 }
 
 TEST(ClockMap, InterpolatesBetweenPointsAndExtrapolatesOutside) {

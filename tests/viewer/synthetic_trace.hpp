@@ -72,6 +72,7 @@ inline fmt::Bytes synthetic_trace(bool tsc = false, bool with_end = true) {
   };
   fmt::append_events(out, 1, pool_events);  // not a loop: no loop entry
   fmt::append_task_name(out, 0, 2, "second worker");
+  fmt::append_task_error(out, 0, 1, "disk full");
   fmt::append_warning(out, fmt::WarningRecord{0, 2600 * scale, 0, 2, "task took 1 us", {1, 2}});
   fmt::append_warning(out, fmt::WarningRecord{0, 14000 * scale, 2, 0, "never awaited", {}});
   fmt::append_warning(out, fmt::WarningRecord{0, 15000 * scale, 200, 0, "from the future", {}});

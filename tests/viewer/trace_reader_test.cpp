@@ -53,6 +53,9 @@ class Log final : public TraceVisitor {
   void on_task_name(const fmt::TaskName& n) override {
     out << "name " << n.thread << " " << n.task << " " << n.name << "\n";
   }
+  void on_task_error(const fmt::TaskError& e) override {
+    out << "error " << e.thread << " " << e.task << " " << e.message << "\n";
+  }
   void on_end(const fmt::EndInfo& e) override {
     out << "end " << e.written << " " << e.dropped << "\n";
   }
@@ -75,7 +78,8 @@ TEST(TraceReader, DeliversEveryItemOfEveryChunkTypeInFileOrder) {
        {"header 1 1700000000000000000 4321\n", "sync 100000 100000\n", "thread 1 1002 pool-0\n",
         "string 4 std::runtime_error\n", "location 4 4104 1 2 10\n", "event 0 14500 5 1 2 4 0 0\n",
         "event 0 1000 2 1 0 0 1 2\n", "drops 0 5 3960 4000\n", "event 1 9000 11 0 0 1 0 0\n",
-        "warning 0 2600 0 2 task took 1 us 2\n", "name 0 2 second worker\n", "end 23 5\n"}) {
+        "warning 0 2600 0 2 task took 1 us 2\n", "name 0 2 second worker\n",
+        "error 0 1 disk full\n", "end 23 5\n"}) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected;
   }
   EXPECT_EQ(text.find("truncated"), std::string::npos);
@@ -301,9 +305,17 @@ TEST(TraceReader, EmptyShortAndForeignFilesAreClearErrors) {
   fmt::Bytes elf = trace;
   elf[0] = std::byte{0x7f};
   EXPECT_NE(message(elf).find("bad magic"), std::string::npos);
-  fmt::Bytes v2 = trace;
-  v2[8] = std::byte{2};
-  EXPECT_NE(message(v2).find("unsupported trace format version 2"), std::string::npos);
+  fmt::Bytes v3 = trace;
+  v3[8] = std::byte{3};
+  EXPECT_NE(message(v3).find("unsupported trace format version 3"), std::string::npos);
+  // Version 1 (version 2 without task_error chunks) is read like version 2.
+  fmt::Bytes v1 = trace;
+  v1[8] = std::byte{1};
+  const std::uint32_t crc = fmt::crc32c(std::span<const std::byte>(v1).first(28));
+  for (int i = 0; i < 4; ++i) {
+    v1[28 + static_cast<std::size_t>(i)] = static_cast<std::byte>(crc >> (8 * i));
+  }
+  EXPECT_EQ(message(v1), "no error");
   const TempFile empty("reader_empty.lstrace");
   TraceReader empty_reader(empty.path());
   Log log;

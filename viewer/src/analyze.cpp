@@ -55,6 +55,36 @@ void Analyzer::on_warning(const format::WarningRecord& w) {
   }
 }
 
+void Analyzer::on_task_error(const format::TaskError& e) {
+  // Task ids in events are their low 32 bits.
+  const auto key = std::make_pair(e.thread, std::uint64_t{static_cast<std::uint32_t>(e.task)});
+  if (const auto it = failure_index_.find(key); it != failure_index_.end()) {
+    failures_[it->second].message = std::string(e.message);
+  } else if (early_messages_.size() < kMaxFailures) {
+    early_messages_.insert_or_assign(key, std::string(e.message));
+  }
+}
+
+void Analyzer::note_failure(std::uint32_t thread_index, const format::Record& r,
+                            std::uint32_t site) {
+  const auto key = std::make_pair(thread_index, std::uint64_t{r.task});
+  const auto early = early_messages_.find(key);
+  if (failures_.size() >= kMaxFailures) {
+    ++report_.failures_omitted;
+    if (early != early_messages_.end()) {
+      early_messages_.erase(early);
+    }
+    return;
+  }
+  FailureSample f{r.ticks, r.f[0], r.task, thread_index, site, {}};
+  if (early != early_messages_.end()) {
+    f.message = std::move(early->second);
+    early_messages_.erase(early);
+  }
+  failure_index_.insert_or_assign(key, failures_.size());
+  failures_.push_back(std::move(f));
+}
+
 std::uint32_t Analyzer::site_of_location(std::uint64_t coroutine, std::uint64_t spawn) {
   if (sites_.size() >= kMaxSites && !site_index_.contains({coroutine, spawn})) {
     // Far more sites than any program has: a hostile trace; fold the rest together.
@@ -201,12 +231,17 @@ void Analyzer::on_finished(ThreadAccum& t, std::uint32_t thread_index, const for
   report_.tasks.completed += r.arg == kDone ? 1 : 0;
   report_.tasks.failed += r.arg == kFailed ? 1 : 0;
   report_.tasks.cancelled += r.arg == kCancelled ? 1 : 0;
+  std::uint32_t site_index = UINT32_MAX;  // a task whose creation is not in the trace
   if (const TaskState* s = tasks_.find(r.task)) {
+    site_index = s->site;
     SiteAccum& site = sites_[s->site];
     site.completed += r.arg == kDone ? 1 : 0;
     site.failed += r.arg == kFailed ? 1 : 0;
     site.cancelled += r.arg == kCancelled ? 1 : 0;
     tasks_.erase(r.task);
+  }
+  if (r.arg == kFailed) {
+    note_failure(thread_index, r, site_index);
   }
   if (const auto w = waiters_.find(r.task); w != waiters_.end()) {
     for (const std::uint32_t waiter : w->second) {

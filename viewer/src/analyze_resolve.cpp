@@ -3,6 +3,9 @@
 #include "analyzer.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cxxabi.h>
+#include <memory>
 #include <tuple>
 
 namespace loopscope::viewer::detail {
@@ -14,6 +17,18 @@ std::uint64_t since(std::uint64_t from, std::uint64_t to) {
 }
 
 constexpr std::uint8_t kSlowCallback = 0, kStall = 1;
+
+// An exception type as the runtime records it (a typeid name: "St13runtime_error"),
+// demangled; a name that is already readable, or no valid mangling, stays as it is.
+std::string type_name(const std::string& recorded) {
+  if (recorded.empty() || recorded.find_first_of(" :<") != std::string::npos) {
+    return recorded;
+  }
+  int status = 0;
+  const std::unique_ptr<char, decltype(&std::free)> demangled(
+      abi::__cxa_demangle(recorded.c_str(), nullptr, nullptr, &status), &std::free);
+  return status == 0 && demangled ? std::string(demangled.get()) : recorded;
+}
 
 }  // namespace
 
@@ -185,6 +200,29 @@ std::vector<WaitStats> Analyzer::resolve_waits() const {
   return out;
 }
 
+std::vector<Failure> Analyzer::resolve_failures() const {
+  std::vector<Failure> out;
+  out.reserve(failures_.size());
+  for (const FailureSample& f : failures_) {
+    Failure failure;
+    failure.task = f.task;
+    failure.thread = f.thread;
+    failure.time_ns = since_start_ns(f.ticks);
+    if (f.site < sites_.size()) {
+      const SiteAccum& site = sites_[f.site];
+      failure.function = frame_of(site.coroutine).function;
+      const Frame spawn = site.spawn == 0 ? Frame{} : frame_of(site.spawn);
+      failure.file = spawn.file;
+      failure.line = spawn.line;
+      failure.spawned_in = spawn.function;
+    }
+    failure.exception = type_name(string_of(f.type));
+    failure.message = f.message;
+    out.push_back(std::move(failure));
+  }
+  return out;
+}
+
 Report Analyzer::finish(const ReadResult& result) {
   report_.calibrated = clock_.calibrated();
   report_.complete = result.complete;
@@ -209,6 +247,7 @@ Report Analyzer::finish(const ReadResult& result) {
   }
   report_.lag = resolve_lag();
   report_.waits = resolve_waits();
+  report_.failures = resolve_failures();
   return std::move(report_);
 }
 

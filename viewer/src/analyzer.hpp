@@ -45,6 +45,13 @@ struct TaskState {
   std::uint64_t suspended_at = 0, ready_at = 0;
 };
 
+// A failed task's end: when, where, and the string id of its exception's type.
+struct FailureSample {
+  std::uint64_t ticks = 0, type = 0;
+  std::uint32_t task = 0, thread = 0, site = 0;
+  std::string message;
+};
+
 struct WaitAccum {
   std::uint64_t count = 0, total = 0, max = 0;  // ticks
 };
@@ -86,6 +93,7 @@ class Analyzer final : public TraceVisitor {
   }
   void on_drops(const format::Drops& d) override;
   void on_warning(const format::WarningRecord& w) override;
+  void on_task_error(const format::TaskError& e) override;
   void on_end(const format::EndInfo& end) override { end_dropped_ = end.dropped; }
 
   Report finish(const ReadResult& result);
@@ -106,6 +114,7 @@ class Analyzer final : public TraceVisitor {
   void on_resumed(ThreadAccum& t, const format::Record& r);
   void on_suspended(ThreadAccum& t, std::uint32_t thread_index, const format::Record& r);
   void on_finished(ThreadAccum& t, std::uint32_t thread_index, const format::Record& r);
+  void note_failure(std::uint32_t thread_index, const format::Record& r, std::uint32_t site);
   void mark_ready(std::uint32_t task, std::uint64_t ticks);
   void end_step(ThreadAccum& t, std::uint32_t thread_index, const format::Record& r);
   void add_lag(std::uint64_t ns);
@@ -119,6 +128,7 @@ class Analyzer final : public TraceVisitor {
   [[nodiscard]] const format::WarningRecord* stack_for(const StepSample& step) const;
   [[nodiscard]] LagStats resolve_lag() const;
   [[nodiscard]] std::vector<WaitStats> resolve_waits() const;
+  [[nodiscard]] std::vector<Failure> resolve_failures() const;
   [[nodiscard]] std::uint64_t since_start_ns(std::uint64_t ticks) const;
 
   AnalyzeOptions options_;
@@ -140,6 +150,11 @@ class Analyzer final : public TraceVisitor {
   Distribution lag_;
   std::array<std::uint64_t, kLagBounds.size() + 1> lag_buckets_{};
   std::vector<format::WarningRecord> warnings_;
+  // Failures kept (the first kMaxFailures), by (thread, task) the index of each, and the
+  // messages of task_error chunks that came before their task's end.
+  std::vector<FailureSample> failures_;
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::size_t> failure_index_;
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::string> early_messages_;
   std::uint64_t dropped_ = 0, end_dropped_ = 0, events_ = 0;
   bool any_event_ = false;
   std::uint64_t first_tick_ = 0, last_tick_ = 0;

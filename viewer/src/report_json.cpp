@@ -113,6 +113,22 @@ Json warnings_json(const Report& r) {
   return warnings;
 }
 
+Json failures_json(const Report& r) {
+  Json failures = Json::array();
+  for (const Failure& f : r.failures) {
+    failures.push_back(Json{{"task", f.task},
+                            {"thread", f.thread},
+                            {"time_ns", f.time_ns},
+                            {"function", f.function},
+                            {"file", f.file},
+                            {"line", f.line},
+                            {"spawned_in", f.spawned_in},
+                            {"exception", f.exception},
+                            {"message", f.message}});
+  }
+  return failures;
+}
+
 Json loops_json(const Report& r) {
   Json loops = Json::array();
   for (const LoopStats& l : r.loops) {
@@ -148,6 +164,8 @@ void render_json(const Report& r, std::ostream& out) {
       {"slowest_steps", slowest_json(r)},
       {"warnings", warnings_json(r)},
       {"warnings_omitted", r.warnings_omitted},
+      {"failures", failures_json(r)},
+      {"failures_omitted", r.failures_omitted},
       {"lag", lag_json(r.lag)},
       {"loops", loops_json(r)},
       {"waits", waits_json(r)},

@@ -177,6 +177,7 @@ void render_text(const Report& report, std::ostream& out, const TextOptions& opt
   detail::sites(report, out, st, options);
   detail::slowest(report, out, st, options.top);
   detail::warnings(report, out, st);
+  detail::render_failures(report, out, st, options.top);
   detail::render_lag(report, out, st);
   detail::render_waits(report, out, st);
 }

@@ -12,5 +12,8 @@ namespace loopscope::viewer::detail {
 void render_lag(const Report& r, std::ostream& out, const Style& st);
 // "What tasks waited on": suspensions by reason, longest total first.
 void render_waits(const Report& r, std::ostream& out, const Style& st);
+// "Failed tasks": the failures grouped by coroutine, spawn site, exception type and message,
+// the `top` most frequent groups.
+void render_failures(const Report& r, std::ostream& out, const Style& st, std::size_t top);
 
 }  // namespace loopscope::viewer::detail

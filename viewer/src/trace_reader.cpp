@@ -240,6 +240,9 @@ void TraceReader::read_chunk(const format::ChunkHeader& header, std::span<const 
       case ChunkType::kTaskName:
         visitor.on_task_name(format::decode_task_name(payload));
         break;
+      case ChunkType::kTaskError:
+        visitor.on_task_error(format::decode_task_error(payload));
+        break;
       case ChunkType::kEnd:
         visitor.on_end(format::decode_end(payload));
         break;

@@ -74,6 +74,8 @@ class TaskGroupError : public Error {
 namespace detail {
 // "TypeName: message" for an exception, for warnings and TaskGroupError's text.
 std::string describe_exception(const std::exception_ptr& e);
+// What the exception `e` holds says (its what()), empty if it is not a std::exception.
+std::string exception_message(const std::exception_ptr& e);
 }  // namespace detail
 
 }  // namespace loopscope

@@ -261,10 +261,13 @@ class Loop {
     }
     mark_step(kStepFinished);
     step_state_ = task.state_;
-    step_exception_type_ = task.state_ == detail::TaskState::kFailed
-                               ? detail::exception_type_name(task.exception_)
-                               : nullptr;
+    step_exception_type_ = nullptr;
+    if (task.state_ == detail::TaskState::kFailed) [[unlikely]] {
+      note_task_failed(task);
+    }
   }
+  // The exception's type for the step's end, and what it says for the trace.
+  void note_task_failed(const detail::PromiseBase& task) noexcept;
   void task_finished(detail::PromiseBase* task) noexcept {
     live_.remove(task);
     --live_count_;

@@ -176,6 +176,8 @@ class Recorder {
 
   // Cold path (takes a lock, allocates); callable from any thread.
   void record_task_name(std::uint64_t task, std::string name);
+  // What the exception of a task that failed said (format::TaskError).
+  void record_task_error(std::uint64_t task, std::string message);
   void record_warning(WarningEvent warning);
 
   // ---- collector ----
@@ -186,12 +188,13 @@ class Recorder {
   [[nodiscard]] std::uint32_t thread_index() const noexcept { return thread_index_; }
   [[nodiscard]] const std::string& thread_name() const noexcept { return thread_name_; }
   [[nodiscard]] std::uint64_t os_thread_id() const noexcept { return os_tid_; }
-  struct TaskName {
+  struct TaskText {
     std::uint64_t task;
-    std::string name;
+    std::string text;
   };
-  // Takes the queued rare records.
-  void take_rare(std::vector<TaskName>& names, std::vector<WarningEvent>& warnings);
+  // Takes the queued rare records: task names, task errors, warnings.
+  void take_rare(std::vector<TaskText>& names, std::vector<TaskText>& errors,
+                 std::vector<WarningEvent>& warnings);
 
  private:
   EventRing ring_;
@@ -205,7 +208,8 @@ class Recorder {
   std::atomic<bool> waiting_{false};
   ForkGuard fork_;
   std::mutex rare_mutex_;
-  std::vector<TaskName> names_;
+  std::vector<TaskText> names_;
+  std::vector<TaskText> errors_;
   std::vector<WarningEvent> warnings_;
 };
 

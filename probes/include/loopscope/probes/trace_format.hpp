@@ -36,7 +36,10 @@ namespace loopscope::probes::format {
 using Bytes = std::vector<std::byte>;
 
 inline constexpr std::array<char, 8> kMagic{'L', 'S', 'T', 'R', 'A', 'C', 'E', '\0'};
-inline constexpr std::uint16_t kVersion = 1;
+// The version this writer writes, and the oldest one readers read: version 1 is version 2
+// without task_error chunks.
+inline constexpr std::uint16_t kVersion = 2;
+inline constexpr std::uint16_t kOldestVersion = 1;
 inline constexpr std::size_t kHeaderSize = 32, kChunkHeaderSize = 12;
 inline constexpr std::uint32_t kMaxChunkPayload = 64u << 20;
 // The encoder cuts a thread's events into chunks of at most this many, so a reader holds at
@@ -52,11 +55,12 @@ enum class ChunkType : std::uint8_t {
   kDrops,
   kWarning,
   kTaskName,
-  kEnd
+  kEnd,
+  kTaskError,  // since version 2
 };
-inline constexpr std::array<std::string_view, 10> kChunkTypeNames = {
-    "?",      "clock_sync", "thread",  "string",    "location",
-    "events", "drops",      "warning", "task_name", "end"};
+inline constexpr std::array<std::string_view, 11> kChunkTypeNames = {
+    "?",     "clock_sync", "thread",    "string", "location",  "events",
+    "drops", "warning",    "task_name", "end",    "task_error"};
 
 // The numeric values the trace stores in `arg` and in warnings (docs/trace-format.md).
 inline constexpr std::array<std::string_view, 14> kSuspendReasonNames = {
@@ -129,6 +133,13 @@ struct TaskName {
   std::uint32_t thread;
   std::uint64_t task;
   std::string_view name;
+};
+// What a failed task's exception said (its what(), empty for an exception that is not a
+// std::exception); its type is in the task's task_finished event.
+struct TaskError {
+  std::uint32_t thread;
+  std::uint64_t task;
+  std::string_view message;
 };
 struct EndInfo {
   std::uint64_t written, dropped;
@@ -225,6 +236,8 @@ void append_drops(Bytes& out, std::uint32_t thread, std::uint64_t count, std::ui
                   std::uint64_t ticks_after);
 void append_warning(Bytes& out, const WarningRecord& w);
 void append_task_name(Bytes& out, std::uint32_t thread, std::uint64_t task, std::string_view name);
+void append_task_error(Bytes& out, std::uint32_t thread, std::uint64_t task,
+                       std::string_view message);
 void append_end(Bytes& out, std::uint64_t written, std::uint64_t dropped);
 
 // ---- decoder ----
@@ -314,6 +327,7 @@ ThreadInfo decode_thread(std::span<const std::byte> payload);
 Drops decode_drops(std::span<const std::byte> payload);
 void decode_warning(std::span<const std::byte> payload, WarningRecord& out);
 TaskName decode_task_name(std::span<const std::byte> payload);
+TaskError decode_task_error(std::span<const std::byte> payload);
 EndInfo decode_end(std::span<const std::byte> payload);
 
 template <class F>  // F: void(std::uint64_t id, std::string_view text)

@@ -94,6 +94,18 @@ struct SlowStep {
   std::vector<Frame> stack;
 };
 
+// A task that failed: the type of its exception and what it said.
+struct Failure {
+  std::uint64_t task = 0;
+  std::uint32_t thread = 0;
+  std::string function;          // the coroutine
+  std::string file, spawned_in;  // where it was spawned
+  std::uint64_t line = 0;
+  std::uint64_t time_ns = 0;  // since the first event of the trace
+  std::string exception;      // the type, demangled; empty if not recorded
+  std::string message;        // its what(): empty if none, or not recorded (version 1 traces)
+};
+
 struct LagBucket {
   std::uint64_t lo_ns = 0, hi_ns = 0;  // [lo, hi); hi 0 for the open last bucket
   std::uint64_t count = 0;
@@ -130,11 +142,14 @@ struct Report {
   std::vector<SlowStep> slowest;       // longest first
   std::vector<WarningEntry> warnings;  // in trace order
   std::uint64_t warnings_omitted = 0;  // beyond kMaxWarnings
+  std::vector<Failure> failures;       // in trace order
+  std::uint64_t failures_omitted = 0;  // beyond kMaxFailures
   LagStats lag;
   std::vector<WaitStats> waits;  // in reason order, reasons never seen left out
 };
 
 inline constexpr std::size_t kMaxWarnings = 100'000;
+inline constexpr std::size_t kMaxFailures = 10'000;
 
 struct AnalyzeOptions {
   std::size_t slowest = 20;  // how many of the longest steps to keep

@@ -85,6 +85,7 @@ class TraceVisitor {
   virtual void on_drops(const format::Drops& /*drops*/) {}
   virtual void on_warning(const format::WarningRecord& /*warning*/) {}
   virtual void on_task_name(const format::TaskName& /*name*/) {}
+  virtual void on_task_error(const format::TaskError& /*error*/) {}
   virtual void on_end(const format::EndInfo& /*end*/) {}
   // The trace stops early at `offset`; everything before it was delivered.
   virtual void on_truncated(std::uint64_t /*offset*/, std::string_view /*reason*/) {}
