@@ -57,6 +57,19 @@ TEST(Export, AnExportIsTheSameEveryTime) {
   }
 }
 
+// The failed task's end carries its exception's type and message in the timeline exports
+// (an "exception" arg in Chrome's JSON, a debug annotation on the slice end in Perfetto's).
+TEST(Export, AFailedTasksEndSaysWhatItsExceptionSaid) {
+  const std::string failure = "std::runtime_error: fetch failed: connection refused";
+  EXPECT_NE(export_bytes(testing::program_trace(), ExportFormat::kPerfetto).find(failure),
+            std::string::npos);
+  const std::string chrome = export_bytes(testing::program_trace(), ExportFormat::kChrome);
+  EXPECT_NE(chrome.find(R"("args":{"state":"failed","exception":")" + failure + "\""),
+            std::string::npos);
+  const std::string key = R"("exception":)";
+  EXPECT_EQ(chrome.find(key, chrome.find(key) + 1), std::string::npos);  // the failed task only
+}
+
 TEST(Export, ATscTraceExportsTheSameTimesAsItsNanosecondTwin) {
   // synthetic_trace(true) counts two ticks per nanosecond; its clock_sync points say so.
   for (const ExportFormat f : kFormats) {

@@ -33,7 +33,7 @@ class ChromeWriter final : public TimelineHandler {
   void task_created(std::uint32_t thread, std::uint64_t ns, std::uint32_t task,
                     std::uint64_t coroutine, std::uint64_t flow_out) override;
   void task_finished(std::uint32_t thread, std::uint64_t ns, std::uint32_t task,
-                     std::uint16_t state) override;
+                     std::uint16_t state, std::string_view failure) override;
   void thread_job(std::uint32_t thread, std::uint32_t task, std::uint64_t begin_ns,
                   std::uint64_t end_ns) override;
   void warning(const format::WarningRecord& w, std::uint64_t ns) override;
@@ -153,14 +153,19 @@ void ChromeWriter::task_created(std::uint32_t thread, std::uint64_t ns, std::uin
 }
 
 void ChromeWriter::task_finished(std::uint32_t thread, std::uint64_t ns, std::uint32_t task,
-                                 std::uint16_t state) {
+                                 std::uint16_t state, std::string_view failure) {
   event('e', thread, ns);
   buf_.append(R"(,"cat":"task","id":)");
   buf_.append_u64(task);
   buf_.append(R"(,"args":{"state":")");
   buf_.append(state < format::kTaskStateNames.size() ? format::kTaskStateNames[state]
                                                      : std::string_view("unknown"));
-  buf_.append("\"}}");
+  buf_.append("\"");
+  if (!failure.empty()) {
+    buf_.append(R"(,"exception":)");
+    buf_.append(json_string(failure));
+  }
+  buf_.append("}}");
 }
 
 // A job nests in its task's async slice: same category and id.

@@ -59,9 +59,9 @@ constexpr std::uint64_t kTaskTracks = std::uint64_t{1} << 32;
 constexpr std::uint64_t kJobTracks = std::uint64_t{2} << 32;
 
 // Debug annotation names, interned once in the first packet.
-enum Annotation : std::uint64_t { kTask = 1, kSuspendedOn, kState, kMessage, kStack };
-constexpr std::array<std::string_view, 5> kAnnotationNames = {"task", "suspended_on", "state",
-                                                              "message", "stack"};
+enum Annotation : std::uint64_t { kTask = 1, kSuspendedOn, kState, kMessage, kStack, kException };
+constexpr std::array<std::string_view, 6> kAnnotationNames = {
+    "task", "suspended_on", "state", "message", "stack", "exception"};
 
 // Names of warnings' instants: keys beside the catalog's.
 constexpr NameKey kWarningNames = NameKey{1} << 62;
@@ -79,7 +79,7 @@ class PerfettoWriter final : public TimelineHandler {
   void task_created(std::uint32_t thread, std::uint64_t ns, std::uint32_t task,
                     std::uint64_t coroutine, std::uint64_t flow_out) override;
   void task_finished(std::uint32_t thread, std::uint64_t ns, std::uint32_t task,
-                     std::uint16_t state) override;
+                     std::uint16_t state, std::string_view failure) override;
   void thread_job(std::uint32_t thread, std::uint32_t task, std::uint64_t begin_ns,
                   std::uint64_t end_ns) override;
   void warning(const format::WarningRecord& w, std::uint64_t ns) override;
@@ -149,6 +149,18 @@ class PerfettoWriter final : public TimelineHandler {
     }
     p.end();
     p.finish();
+  }
+  // A slice end with a second, longer text: a failed task's exception.
+  void slice_end_event(std::uint64_t ns, std::uint64_t track, Annotation name,
+                       std::string_view text, Annotation more, std::string_view more_text) {
+    const std::size_t p = packet(ns);
+    const std::size_t te = w_.begin(kTrackEvent);
+    w_.varint(kTeType, kSliceEnd);
+    w_.varint(kTeTrackUuid, track);
+    annotation(name, text);
+    annotation(more, more_text);
+    w_.end(te);
+    w_.end(p);
   }
   void annotation(Annotation name, std::uint64_t value) {
     const std::size_t a = w_.begin(kTeDebugAnnotations);
@@ -291,11 +303,16 @@ void PerfettoWriter::task_created(std::uint32_t thread, std::uint64_t ns, std::u
 }
 
 void PerfettoWriter::task_finished(std::uint32_t /*thread*/, std::uint64_t ns, std::uint32_t task,
-                                   std::uint16_t state) {
+                                   std::uint16_t state, std::string_view failure) {
   task_tracks_.erase(task);
-  slice_end_event(ns, kTaskTracks + task, kState,
-                  state < format::kTaskStateNames.size() ? format::kTaskStateNames[state]
-                                                         : std::string_view("unknown"));
+  const std::string_view state_name = state < format::kTaskStateNames.size()
+                                          ? format::kTaskStateNames[state]
+                                          : std::string_view("unknown");
+  if (failure.empty()) {
+    slice_end_event(ns, kTaskTracks + task, kState, state_name);
+  } else {
+    slice_end_event(ns, kTaskTracks + task, kState, state_name, kException, failure);
+  }
 }
 
 // A job is a child slice on its task's track (the task awaits it); a job whose task has no

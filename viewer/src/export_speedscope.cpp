@@ -81,7 +81,7 @@ class ProfileWriter final : public TimelineHandler {
     frames_.locate(catalog_.function_of(coroutine), coroutine);
   }
   void task_finished(std::uint32_t /*thread*/, std::uint64_t /*ns*/, std::uint32_t /*task*/,
-                     std::uint16_t /*state*/) override {}
+                     std::uint16_t /*state*/, std::string_view /*failure*/) override {}
   void thread_job(std::uint32_t /*thread*/, std::uint32_t /*task*/, std::uint64_t /*begin_ns*/,
                   std::uint64_t /*end_ns*/) override {}
   void warning(const format::WarningRecord& /*w*/, std::uint64_t /*ns*/) override {}

@@ -14,6 +14,7 @@ namespace {
 using probes::EventKind;
 
 const std::string kUnknown = "<unknown>";
+constexpr std::uint16_t kTaskFailed = 2;  // task_finished's arg (docs/trace-format.md)
 
 // Callback type names are recorded mangled (typeid names); symbols are already readable.
 // A word that is not a valid mangling ("worker") fails to demangle and stays as it is.
@@ -173,6 +174,21 @@ void Catalog::on_task_name(const format::TaskName& name) {
   task_names_.insert_or_assign(static_cast<std::uint32_t>(name.task), std::string(name.name));
 }
 
+void Catalog::on_task_error(const format::TaskError& error) {
+  task_errors_.insert_or_assign(static_cast<std::uint32_t>(error.task), std::string(error.message));
+}
+
+std::string Catalog::failure(std::uint32_t task, std::uint64_t type) const {
+  std::string text = type != 0 ? readable(string(type)) : std::string();
+  if (text.empty()) {
+    text = "unknown exception";
+  }
+  if (const auto it = task_errors_.find(task); it != task_errors_.end() && !it->second.empty()) {
+    text += ": " + it->second;
+  }
+  return text;
+}
+
 const std::string& Catalog::name(NameKey key) const {
   const auto it = names_.find(key);
   if (it != names_.end()) {
@@ -301,7 +317,8 @@ void Timeline::handle(std::uint32_t index, const format::Record& r) {
         // little behind: its span must not end before it began.
         const std::uint64_t end = std::max(ns, info->created_ns);
         tasks_live_.erase(r.task);
-        handler_.task_finished(index, end, r.task, r.arg);
+        handler_.task_finished(index, end, r.task, r.arg,
+                               r.arg == kTaskFailed ? catalog_.failure(r.task, r.f[0]) : "");
       }
       break;
     }
@@ -347,7 +364,7 @@ void Timeline::finish() {
       [&](std::uint32_t task, const TaskInfo& info) { pending.emplace_back(task, &info); });
   std::sort(pending.begin(), pending.end());
   for (const auto& [task, info] : pending) {
-    handler_.task_finished(info->thread, std::max(end_ns, info->created_ns), task, 0);
+    handler_.task_finished(info->thread, std::max(end_ns, info->created_ns), task, 0, "");
   }
   tasks_live_.clear();
 }

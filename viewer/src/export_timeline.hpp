@@ -55,6 +55,7 @@ class Catalog final : public TraceVisitor {
   bool on_events_chunk(std::uint32_t thread, std::uint64_t count,
                        std::uint64_t first_ticks) override;
   void on_task_name(const format::TaskName& name) override;
+  void on_task_error(const format::TaskError& error) override;
 
   [[nodiscard]] std::uint32_t pid() const noexcept { return pid_; }
   [[nodiscard]] const std::map<std::uint32_t, CatalogThread>& threads() const noexcept {
@@ -87,6 +88,8 @@ class Catalog final : public TraceVisitor {
   [[nodiscard]] std::uint64_t function_of(std::uint64_t location) const;
   // The name a task was given (set_name), empty if none.
   [[nodiscard]] std::string_view task_name(std::uint32_t task) const;
+  // "Type: message" for a task that failed with the exception type string `type`.
+  [[nodiscard]] std::string failure(std::uint32_t task, std::uint64_t type) const;
   // "file:line" of a location, empty if unknown.
   [[nodiscard]] std::string file_line(std::uint64_t location) const;
 
@@ -113,6 +116,7 @@ class Catalog final : public TraceVisitor {
   std::unordered_map<std::uint64_t, std::string> strings_;
   std::unordered_map<std::uint64_t, format::Location> locations_;
   std::unordered_map<std::uint32_t, std::string> task_names_;
+  std::unordered_map<std::uint32_t, std::string> task_errors_;
   mutable std::unordered_map<NameKey, std::string> names_;
   CatalogThread& thread_entry(std::uint32_t thread);
   void note_first_tick(std::uint64_t ticks) noexcept;
@@ -148,8 +152,9 @@ class TimelineHandler {
   // `flow_out` (0: none) starts in the slice open on `thread`, if any.
   virtual void task_created(std::uint32_t thread, std::uint64_t ns, std::uint32_t task,
                             std::uint64_t coroutine, std::uint64_t flow_out) = 0;
+  // `failure` is "Type: message" for a task that failed, empty otherwise.
   virtual void task_finished(std::uint32_t thread, std::uint64_t ns, std::uint32_t task,
-                             std::uint16_t state) = 0;
+                             std::uint16_t state, std::string_view failure) = 0;
   // A job a task ran on the thread pool (to_thread), from when a worker started it until it
   // finished; `thread` recorded it.
   virtual void thread_job(std::uint32_t thread, std::uint32_t task, std::uint64_t begin_ns,
