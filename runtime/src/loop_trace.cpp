@@ -83,7 +83,6 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
       continue;
     }
     auto* task = static_cast<detail::PromiseBase*>(node);
-    const auto id = static_cast<std::uint32_t>(task->id_);
     run_step(task);  // the frame may be gone afterwards if the task finished
     // The window is over, or the step was marked (mark_step()).
     if (--window_left_ == 0) [[unlikely]] {
@@ -95,12 +94,14 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
         window_left_ = marked_left_ - 1;
         continue;
       }
-      window_left_ = record_step_end(task, id);
+      window_left_ = record_step_end(task);
       continue;
     }
     // The common case, kept to a few loads and one or two stores: a step that suspended,
     // inside a window, recorded untimed as one word (two with what it waits on) that stands
-    // for its task_resumed too, with no room check (open_window()).
+    // for its task_resumed too, with no room check (open_window()). The task is pending, so
+    // its frame lives: its id is read now, not kept across the step.
+    const auto id = static_cast<std::uint32_t>(task->id_);
     const detail::WaitNode* wait = task->wait_;
     if (wait == nullptr) {
       rec.record_untimed_unchecked(EventKind::kTaskSuspended, id,
@@ -114,7 +115,7 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
   }
 }
 
-std::uint32_t Loop::record_step_end(detail::PromiseBase* task, std::uint32_t id) noexcept {
+std::uint32_t Loop::record_step_end(detail::PromiseBase* task) noexcept {
   probes::Recorder& rec = *recorder_;
   if ((step_marks_ & kStepSpawnRun) != 0) {
     end_spawn_run(next_task_id_);
@@ -124,6 +125,7 @@ std::uint32_t Loop::record_step_end(detail::PromiseBase* task, std::uint32_t id)
   // An event inside the step wrote its task_resumed: its end stands for nothing more.
   const std::uint8_t flags = (step_marks_ & kStepResumedWritten) != 0 ? 0 : probes::kStep;
   const bool finished = (step_marks_ & kStepFinished) != 0;
+  const std::uint32_t id = finished ? step_task_ : static_cast<std::uint32_t>(task->id_);
   step_marks_ = 0;
   EventKind kind = EventKind::kTaskFinished;
   auto arg = static_cast<std::uint16_t>(step_state_);

@@ -260,6 +260,7 @@ class Loop {
       return;
     }
     mark_step(kStepFinished);
+    step_task_ = static_cast<std::uint32_t>(task.id_);
     step_state_ = task.state_;
     step_exception_type_ = nullptr;
     if (task.state_ == detail::TaskState::kFailed) [[unlikely]] {
@@ -326,7 +327,9 @@ class Loop {
   // The traced paths (loop_trace.cpp).
   void run_ready_traced(detail::ReadyNode* batch);
   void run_callback_traced(detail::CallbackNode* callback);
-  std::uint32_t record_step_end(detail::PromiseBase* task, std::uint32_t id) noexcept;
+  // The end of `task`'s step, which was marked or closes its window; returns the steps left in
+  // the window. A finished task's frame may be gone: its id is step_task_.
+  std::uint32_t record_step_end(detail::PromiseBase* task) noexcept;
   // A task is created. The common cases take no call and save few registers (kept out of
   // spawn() itself, where they would cost the untraced path register saves). Inside a step
   // whose task_resumed is in the ring, a spawn from a numbered site starts the step's run of
@@ -412,6 +415,7 @@ class Loop {
   static constexpr std::uint8_t kStepEnded = 16;
   std::uint8_t step_marks_ = 0;
   detail::TaskState step_state_ = detail::TaskState::kPending;
+  std::uint32_t step_task_ = 0;  // the finished task's id (kStepFinished)
   const char* step_exception_type_ = nullptr;
   // Steps per clock read, and steps left before the next one (loop_trace.cpp). A marked
   // step sets window_left_ to 1, so that the one countdown per step also catches the marks,
