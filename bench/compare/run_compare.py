@@ -261,9 +261,14 @@ def run_workload(workload, systems, build_dir, reps):
     findings = {s: Counter() for s in commands}
     for rep in range(reps):
         # All systems run back to back inside one repetition so that each ratio
-        # compares runs made under the same machine conditions.
+        # compares runs made under the same machine conditions. Odd repetitions run them
+        # in reverse order, so no system always runs first (a run right after another
+        # finds caches, page tables and the CPU's clock in a different state).
         this_rep = {}
-        for system, cmd in commands.items():
+        order = list(commands.items())
+        if rep % 2 == 1:
+            order.reverse()
+        for system, cmd in order:
             rec = run_once(system, cmd, workload)
             this_rep[system] = rec["elapsed_s"]
             findings[system] |= rec["_findings"]
@@ -384,7 +389,7 @@ def build_report(args, build_dir, results):
         "",
         f"Elapsed in ms: median (min-max) over {reps_note}, each run a fresh process. "
         "Ratios = median over repetitions of (system elapsed / loopscope elapsed) for runs "
-        "made back to back; above 1 means loopscope is faster.",
+        "made back to back, in alternating order; above 1 means loopscope is faster.",
         "",
         machine_info(build_dir),
         "",
@@ -431,7 +436,7 @@ def build_debug_report(args, build_dir, results):
         "",
         f"Elapsed in ms: median (min-max) over {reps_note}, each run a fresh process. "
         "Ratios = median over repetitions of (debug elapsed / normal elapsed) for runs made "
-        "back to back. loopscope-debug is the same binary run with LOOPSCOPE_DEBUG=1; "
+        "back to back, in alternating order. loopscope-debug is the same binary run with LOOPSCOPE_DEBUG=1; "
         "asyncio-debug is asyncio.run(..., debug=True), its log records counted, not printed. "
         "Findings: the `loopscope: warning:` lines on stderr by kind, and asyncio's logged "
         "warnings. They do not fail a run: W1 and W4 spawn 100,000 tasks from one site "

@@ -54,9 +54,24 @@ std::set<std::pair<WarningKind, std::uintptr_t>>& reported_sites() {
   static std::set<std::pair<WarningKind, std::uintptr_t>> sites;
   return sites;
 }
+// The symbolizer findings use; replaced once by a warmed-up one (warm_up_symbols) if no
+// finding has used it by then. Never destroyed, like the memo of symbols below: the thread
+// that warms them up is not waited for, and may still be at it when the process exits.
+struct SharedSymbolizer {
+  std::unique_ptr<probes::Symbolizer> instance;
+  bool used = false;
+};
+SharedSymbolizer& shared_symbolizer() {
+  static auto* const shared = new SharedSymbolizer;
+  return *shared;
+}
 probes::Symbolizer& symbolizer() {
-  static probes::Symbolizer instance;
-  return instance;
+  SharedSymbolizer& shared = shared_symbolizer();
+  if (!shared.instance) {
+    shared.instance = std::make_unique<probes::Symbolizer>();
+  }
+  shared.used = true;
+  return *shared.instance;
 }
 
 // LOOPSCOPE_DEBUG_ABORT=kind,kind,... or "all": a bit per kind, read once.
@@ -110,8 +125,12 @@ bool internal_frame(const StackFrame& frame) {
 // Each address is symbolized once: with inlined frames libdw takes milliseconds per address,
 // and the stall watchdog reports within milliseconds of its threshold only with the
 // addresses of a stack already known. Code addresses are few; the memo is never trimmed.
+std::unordered_map<std::uintptr_t, probes::Symbol>& known_symbols() {
+  static auto* const known = new std::unordered_map<std::uintptr_t, probes::Symbol>;
+  return *known;
+}
 probes::Symbol symbol_locked(std::uintptr_t address) {
-  static std::unordered_map<std::uintptr_t, probes::Symbol> known;
+  auto& known = known_symbols();
   const auto found = known.find(address);
   if (found != known.end()) {
     return found->second;
@@ -341,6 +360,34 @@ std::vector<StackFrame> user_frames(std::span<const std::uintptr_t> stack) {
 
 std::string coroutine_name(std::coroutine_handle<> frame) {
   return code_name(coroutine_code(frame));
+}
+
+void warm_up_symbols(std::span<const std::uintptr_t> stack, std::span<const std::uintptr_t> code) {
+  // The expensive part (libdw reading the modules' symbol tables and DWARF) with a
+  // symbolizer of this thread's own, so that the report lock is held only to hand over
+  // what it found: a thread that needs the lock meanwhile (a finding, fork()'s handler)
+  // does not wait for this one, which may run at a low priority.
+  auto own = std::make_unique<probes::Symbolizer>();
+  std::vector<std::pair<std::uintptr_t, probes::Symbol>> found;
+  found.reserve(stack.size() + code.size());
+  for (const std::uintptr_t return_address : stack) {
+    found.emplace_back(return_address - 1, own->symbolize(return_address - 1));
+  }
+  for (const std::uintptr_t address : code) {
+    found.emplace_back(address, own->symbolize(address));
+  }
+  {
+    std::lock_guard lock(report_mutex());
+    auto& known = known_symbols();
+    for (auto& [address, symbol] : found) {
+      known.emplace(address, std::move(symbol));
+    }
+    SharedSymbolizer& shared = shared_symbolizer();
+    if (!shared.used) {
+      std::swap(shared.instance, own);  // the warmed one serves the findings to come
+    }
+  }
+  // Whichever symbolizer is left over is torn down here, outside the lock.
 }
 
 std::string code_name(std::uintptr_t code) {

@@ -201,11 +201,14 @@ std::uintptr_t stall_site(std::span<const std::uintptr_t> stack) {
 
 // Once per process, on the first watchdog's thread rather than the loop's.
 // On a thread of its own, so that the watchdog looks at the loop meanwhile; not counted as
-// reporting time, which steps and stalls leave out (no step waits for it).
-std::thread warm_up_symbolizer(std::span<const std::uintptr_t> loop_creation) {
+// reporting time, which steps and stalls leave out (no step waits for it). Nothing waits for
+// it: not the findings (warm_up_symbols holds the report lock only to hand its symbols over),
+// not fork(), not the end of the loop, not the process's exit. At the lowest priority on a
+// busy machine it may take seconds, and the program must not wait that long for it.
+void warm_up_symbolizer(std::span<const std::uintptr_t> loop_creation) {
   static std::atomic<bool> started{false};
   if (started.exchange(true)) {
-    return {};
+    return;
   }
   std::vector<std::uintptr_t> stack(loop_creation.begin(), loop_creation.end());
   std::thread thread([stack = std::move(stack)] {
@@ -213,13 +216,13 @@ std::thread warm_up_symbolizer(std::span<const std::uintptr_t> loop_creation) {
     // goes first (a few hundred ms of DWARF reading at the start of every debug run).
     setpriority(PRIO_PROCESS, 0, 19);  // this thread only (Linux: 0 is the calling thread)
     set_reporting_uncounted();
-    (void)user_frames(stack);
     // libc, where a blocked loop thread usually is (the next clock_nanosleep after the
     // runtime's own wrapper of it).
-    (void)code_name(reinterpret_cast<std::uintptr_t>(dlsym(RTLD_NEXT, "clock_nanosleep")));
+    const std::array code{reinterpret_cast<std::uintptr_t>(dlsym(RTLD_NEXT, "clock_nanosleep"))};
+    warm_up_symbols(stack, code);
   });
   pthread_setname_np(thread.native_handle(), "loopscope-warm");
-  return thread;
+  thread.detach();
 }
 
 }  // namespace
@@ -256,9 +259,9 @@ StallWatchdog::StallWatchdog(Loop& loop, StepActivity& activity)
       loop_thread_(pthread_self()),
       schedstat_fd_(open_schedstat()),
       last_wake_ns_(steady_now_ns()),
-      warm_up_(warm_up_symbolizer(std::span(creation_stack_.data(), creation_depth_))),
       thread_([this] { watch(); }) {
   pthread_setname_np(thread_.native_handle(), "loopscope-watch");
+  warm_up_symbolizer(std::span(creation_stack_.data(), creation_depth_));
   sample_signal();  // installed now, not from the watchdog thread in the middle of a stall
 }
 
@@ -269,9 +272,6 @@ StallWatchdog::~StallWatchdog() {
   }
   wake_.notify_one();
   thread_.join();
-  if (warm_up_.joinable()) {
-    warm_up_.join();
-  }
   if (schedstat_fd_ >= 0) {
     close(schedstat_fd_);
   }

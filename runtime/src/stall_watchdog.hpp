@@ -150,8 +150,6 @@ class StallWatchdog {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
-  // Symbolizes ahead of time (the first watchdog of the process only; see the top).
-  std::thread warm_up_;
   std::thread thread_;  // last: starts once everything above is ready
 };
 

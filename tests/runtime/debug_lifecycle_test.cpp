@@ -6,12 +6,16 @@
 #include "debug_test_support.hpp"
 #include "test_support.hpp"
 #include <loopscope/loopscope.hpp>
+#include <loopscope/probes/stack.hpp>
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace loopscope {
@@ -64,6 +68,31 @@ TEST(DebugLifecycle, ATaskCreatedInTheLoopKnowsItsCreationStack) {
   Warning as_finding{WarningKind::kNeverAwaited, "", frames};
   EXPECT_TRUE(has_frame(as_finding, "value(int)"));
   EXPECT_TRUE(has_frame(as_finding, "creation_frames_of_a_spawned_task()"));
+}
+
+// Where the warm-up of the symbolizer finds its stack: a function findings will name.
+[[gnu::noinline]] std::vector<std::uintptr_t> stack_to_warm_up() {
+  std::array<std::uintptr_t, 32> stack{};
+  const std::size_t depth = probes::capture_stack(stack);
+  std::vector<std::uintptr_t> out(stack.begin(),
+                                  stack.begin() + static_cast<std::ptrdiff_t>(depth));
+  asm volatile("" ::: "memory");  // not a tail call: this frame stays on the stack
+  return out;
+}
+
+TEST(DebugLifecycle, SymbolsWarmedUpOnAnotherThreadServeTheFindingsThatFollow) {
+  const std::vector<std::uintptr_t> stack = stack_to_warm_up();
+  const std::array code{reinterpret_cast<std::uintptr_t>(&stack_to_warm_up)};
+  // On a thread of its own, as the stall watchdog does it, with the same addresses twice:
+  // the second hand-over finds them known already and keeps the first's.
+  std::thread([&] { detail::warm_up_symbols(stack, code); }).join();
+  std::thread([&] { detail::warm_up_symbols(stack, code); }).join();
+  const Warning as_finding{WarningKind::kStall, "", detail::user_frames(stack)};
+  EXPECT_TRUE(has_frame(as_finding, "stack_to_warm_up()")) << testing::describe_frames(as_finding);
+  EXPECT_TRUE(has_frame(as_finding, "DebugLifecycle_SymbolsWarmedUpOnAnotherThread"))
+      << testing::describe_frames(as_finding);
+  EXPECT_NE(detail::code_name(code[0]).find("stack_to_warm_up()"), std::string::npos)
+      << detail::code_name(code[0]);
 }
 
 TEST(DebugLifecycle, TheMainTaskCreatedBeforeRunHasNoCreationStack) {

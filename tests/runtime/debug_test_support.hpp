@@ -5,6 +5,7 @@
 #include <loopscope/loopscope.hpp>
 
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -30,6 +31,16 @@ inline bool has_frame(const Warning& finding, std::string_view function) {
     }
   }
   return false;
+}
+
+// The frames of `finding`, one per line, for a failure message.
+inline std::string describe_frames(const Warning& finding) {
+  std::string text;
+  for (const StackFrame& frame : finding.frames) {
+    text.append(frame.function).append(" (").append(frame.file).append(":");
+    text.append(std::to_string(frame.line)).append(")\n");
+  }
+  return text;
 }
 
 // For the tests of what happens without debug mode: the suite also runs with

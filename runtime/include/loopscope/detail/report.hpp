@@ -105,6 +105,12 @@ inline std::uintptr_t coroutine_code(std::coroutine_handle<> frame) noexcept {
 // code), as well as it can be told.
 std::string code_name(std::uintptr_t code);
 
+// Symbolizes a stack (return addresses, as for user_frames) and code addresses ahead of the
+// findings that will need them, without holding up those findings meanwhile: the reading is
+// done with a symbolizer of the calling thread's own, which then replaces the shared one if
+// no finding has used that yet. Called once, off the loop thread.
+void warm_up_symbols(std::span<const std::uintptr_t> stack, std::span<const std::uintptr_t> code);
+
 // Debug mode's own time: how long reporting findings (symbolizing above all) has taken so
 // far, all threads together, and whether a report is under way. The slow_callback and
 // stall checks leave it out of a step's time: a loop that waits for a thread while that
