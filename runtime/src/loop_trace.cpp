@@ -117,9 +117,7 @@ void Loop::run_ready_traced(detail::ReadyNode* batch) {
 
 std::uint32_t Loop::record_step_end(detail::PromiseBase* task) noexcept {
   probes::Recorder& rec = *recorder_;
-  if ((step_marks_ & kStepSpawnRun) != 0) {
-    end_spawn_run(next_task_id_);
-  }
+  end_spawn_run(next_task_id_);
   // Steps left in the window after this one: none, unless marks cut the countdown short.
   const std::uint32_t left = step_marks_ != 0 ? marked_left_ - 1 : 0;
   // An event inside the step wrote its task_resumed: its end stands for nothing more.
@@ -186,6 +184,9 @@ void Loop::note_task_failed(const detail::PromiseBase& task) noexcept {
 }
 
 void Loop::end_spawn_run(std::uint64_t end) noexcept {
+  if ((step_marks_ & kStepSpawnRun) == 0) {
+    return;
+  }
   step_marks_ = static_cast<std::uint8_t>(step_marks_ & ~kStepSpawnRun);
   const std::uint16_t number = run_site_->number;
   for (std::uint64_t first = run_first_; first < end;) {
@@ -213,9 +214,7 @@ void Loop::record_task_created_slow(detail::PromiseBase* task,
     // takes one or two words however long it grows (two words each when the step's
     // task_resumed was dropped).
     record_resumed_in_step();
-    if ((step_marks_ & kStepSpawnRun) != 0) {
-      end_spawn_run(task->id_);  // it ends before this task, which comes from elsewhere
-    }
+    end_spawn_run(task->id_);  // a run ends before this task, which comes from elsewhere
     const std::size_t slot = spawn_site_index(resume_fn, site);
     SpawnSite& first = spawn_sites_[slot];
     SpawnSite& second = spawn_sites_[kSpawnSlots + slot];
@@ -277,9 +276,7 @@ std::uint64_t Loop::trace_job_queued() noexcept {
   }
   const std::uint64_t job = next_job_id_++;
   record_resumed_in_step();
-  if ((step_marks_ & kStepSpawnRun) != 0) {
-    end_spawn_run(next_task_id_);  // its spawns came first
-  }
+  end_spawn_run(next_task_id_);  // a run's spawns came first
   recorder_->record_untimed_folded(EventKind::kThreadJobQueued,
                                    static_cast<std::uint32_t>(current_->id_), 0, job);
   return job;

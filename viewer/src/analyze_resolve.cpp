@@ -1,11 +1,9 @@
 // The end of analyze(): ticks become nanoseconds, ids become names, and the accumulators
 // become the Report (see analyzer.hpp).
 #include "analyzer.hpp"
+#include "text_format.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cxxabi.h>
-#include <memory>
 #include <tuple>
 
 namespace loopscope::viewer::detail {
@@ -17,18 +15,6 @@ std::uint64_t since(std::uint64_t from, std::uint64_t to) {
 }
 
 constexpr std::uint8_t kSlowCallback = 0, kStall = 1;
-
-// An exception type as the runtime records it (a typeid name: "St13runtime_error"),
-// demangled; a name that is already readable, or no valid mangling, stays as it is.
-std::string type_name(const std::string& recorded) {
-  if (recorded.empty() || recorded.find_first_of(" :<") != std::string::npos) {
-    return recorded;
-  }
-  int status = 0;
-  const std::unique_ptr<char, decltype(&std::free)> demangled(
-      abi::__cxa_demangle(recorded.c_str(), nullptr, nullptr, &status), &std::free);
-  return status == 0 && demangled ? std::string(demangled.get()) : recorded;
-}
 
 }  // namespace
 
@@ -216,7 +202,7 @@ std::vector<Failure> Analyzer::resolve_failures() const {
       failure.line = spawn.line;
       failure.spawned_in = spawn.function;
     }
-    failure.exception = type_name(string_of(f.type));
+    failure.exception = demangle_type(string_of(f.type));
     failure.message = f.message;
     out.push_back(std::move(failure));
   }

@@ -3,9 +3,6 @@
 #include "text_format.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cxxabi.h>
-#include <memory>
 
 namespace loopscope::viewer::detail {
 
@@ -17,16 +14,8 @@ const std::string kUnknown = "<unknown>";
 constexpr std::uint16_t kTaskFailed = 2;  // task_finished's arg (docs/trace-format.md)
 
 // Callback type names are recorded mangled (typeid names); symbols are already readable.
-// A word that is not a valid mangling ("worker") fails to demangle and stays as it is.
 std::string readable(std::string_view text) {
-  if (text.empty() || text.find_first_of(" :(<") != std::string_view::npos) {
-    return short_name(text);
-  }
-  int status = 0;
-  const std::string copy(text);
-  const std::unique_ptr<char, decltype(&std::free)> demangled(
-      abi::__cxa_demangle(copy.c_str(), nullptr, nullptr, &status), &std::free);
-  return status == 0 && demangled ? short_name(demangled.get()) : copy;
+  return short_name(demangle_type(text));
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 #include "text_format.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
+#include <cxxabi.h>
+#include <memory>
 
 namespace loopscope::viewer::detail {
 
@@ -81,6 +84,17 @@ std::string short_name(std::string_view name) {
     }
   }
   return std::string(name);
+}
+
+std::string demangle_type(std::string_view recorded) {
+  std::string text(recorded);
+  if (text.empty() || text.find_first_of(" :(<") != std::string::npos) {
+    return text;
+  }
+  int status = 0;
+  const std::unique_ptr<char, decltype(&std::free)> demangled(
+      abi::__cxa_demangle(text.c_str(), nullptr, nullptr, &status), &std::free);
+  return status == 0 && demangled ? std::string(demangled.get()) : text;
 }
 
 std::string where(const std::string& function, const std::string& file, std::uint64_t line) {

@@ -39,6 +39,9 @@ std::string wall_clock(std::uint64_t unix_ns);
 // no return type. "(anonymous namespace)::fetch(fetch(std::string)::Frame*)" -> "(anonymous
 // namespace)::fetch". The JSON keeps the full name.
 std::string short_name(std::string_view name);
+// A type name as the runtime records it (a typeid name: "St13runtime_error"), demangled; a
+// name that is already readable, or a word that is no valid mangling ("worker"), stays as it is.
+std::string demangle_type(std::string_view recorded);
 // "function (file:line)", parts left out when unknown.
 std::string where(const std::string& function, const std::string& file, std::uint64_t line);
 // `text` cut to `width` characters with a trailing "...", or padded to it.

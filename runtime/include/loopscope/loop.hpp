@@ -360,7 +360,7 @@ class Loop {
   }
   void record_task_created_slow(detail::PromiseBase* task, const SourceLocation& site) noexcept;
   void record_resumed_in_step() noexcept;
-  // Records the step's run of spawns, the tasks before `end`, and ends it.
+  // If the step has a run of spawns: records it, the tasks before `end`, and ends it.
   void end_spawn_run(std::uint64_t end) noexcept;
   void fire_due_timers_traced(TimePoint now);
   std::uint64_t trace_tick() noexcept;
